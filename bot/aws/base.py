@@ -1,0 +1,140 @@
+"""The one small interface every AWS resource type implements, in the spirit of aws-nuke.
+
+A resource-type module knows one kind of AWS resource: how to find candidates by name, how to read one as it is
+now (or learn it is gone), what it references, and how to delete it. It reports facts (tags, guards, what it
+uses, what it stores or provisions); the cleanup core decides what to delete and prices what it costs.
+Nothing here knows about Slack, profiles or plans.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from bot.aws.clients import Aws
+
+PROTECT_TAG = "cleanup:protect"
+GLOBAL = "global"  # region value for IAM (a global service) and for S3's account-wide bucket listing
+
+NameMatch = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A resource that another resource uses: the user cannot work without it, so it is deleted after the user.
+
+    `rel` names the relation (``config``, ``model``, ``role``, ``bucket``, ``log-group``) so that a profile can
+    say which references a cleanup follows; in-use safety checks always consider every reference.
+    """
+
+    type: str
+    region: str
+    id: str
+    rel: str
+
+
+@dataclass
+class Found:
+    """One AWS resource as read from AWS just now."""
+
+    type: str  # registry key of its ResourceType, e.g. "sagemaker.endpoint"
+    region: str  # real region; "global" for IAM
+    id: str  # what get() and delete() take: a name, or an API id
+    name: str  # what a person calls it
+    arn: str
+    identity: str  # changes when the resource is deleted and re-created under the same name
+    tags: dict[str, str] = field(default_factory=dict)
+    refs: list[Ref] = field(default_factory=list)
+    guard: str | None = None  # an AWS guard that forbids deletion (deletion protection, Object Lock)
+    usage: dict[str, Any] = field(default_factory=dict)  # cost facts: instances, stored bytes, capacity
+    details: dict[str, Any] = field(default_factory=dict)  # small JSON-able facts worth showing
+
+    @property
+    def key(self) -> str:
+        return resource_key(self.type, self.region, self.id)
+
+    @property
+    def protected(self) -> bool:
+        return self.tags.get(PROTECT_TAG, "").strip().lower() == "true"
+
+
+def resource_key(type_: str, region: str, id_: str) -> str:
+    return f"{type_}|{region}|{id_}"
+
+
+class ResourceType(ABC):
+    """One kind of AWS resource. Subclasses are stateless; every call gets the shared `Aws` clients."""
+
+    key: ClassVar[str]  # "service.kind", e.g. "sagemaker.endpoint"
+    label: ClassVar[str]  # "SageMaker endpoint"
+    service_label: ClassVar[str]  # "SageMaker": how results are grouped for people
+    is_global: ClassVar[bool] = False  # listed once per account (IAM roles, S3 buckets)
+    # True when resources of this type reference others (roles, buckets, configs...). The scanner then lists
+    # every one of them (not only the profile's) to learn what outside the plan still uses a candidate.
+    is_user: ClassVar[bool] = False
+    # The types a resource of this type may reference. When listing this type fails in a region, candidates of
+    # these types cannot be proven unused, so the scanner keeps them.
+    may_reference: ClassVar[frozenset[str]] = frozenset()
+    # True when AWS deletes in the background (endpoints, tables): the executor then calls wait_gone.
+    deletes_asynchronously: ClassVar[bool] = False
+
+    @abstractmethod
+    def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:
+        """Every resource in `region` whose name `match` accepts, fully read (tags, refs, guard, usage).
+
+        Lists with boto3 paginators. For global types `region` is "global". Describes run through `aws.map`
+        so that many resources are read concurrently.
+        """
+
+    @abstractmethod
+    def get(self, aws: Aws, region: str, id_: str) -> Found | None:
+        """The resource as it is now, fully read, or None when it does not exist."""
+
+    @abstractmethod
+    def delete(self, aws: Aws, found: Found) -> None:
+        """Start deleting the resource (and what must go with it: policies, objects). Raises ClientError.
+
+        Must not be called for a protected or guarded resource; the executor checks first.
+        """
+
+    def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:  # noqa: B027 - most types are synchronous
+        """Block until an asynchronous deletion has finished, at most `timeout` seconds (raise TimeoutError)."""
+
+
+_NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ResourceNotFound",
+        "NoSuchEntity",
+        "NoSuchBucket",
+        "NotFoundException",
+        "NotFound",
+        "404",
+    }
+)
+
+
+def is_not_found(error: ClientError) -> bool:
+    """True when AWS says the resource does not exist, whatever the service calls that."""
+    err = error.response.get("Error", {})
+    code = str(err.get("Code", ""))
+    if code in _NOT_FOUND_CODES:
+        return True
+    # SageMaker answers a missing endpoint/config/model with a ValidationException "Could not find ..."
+    return code == "ValidationException" and "could not find" in str(err.get("Message", "")).lower()
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return type(error).__name__
+
+
+def error_message(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+    return str(error)

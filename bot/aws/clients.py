@@ -1,0 +1,75 @@
+"""Shared boto3 clients: created once per (service, region), reused by every thread.
+
+boto3 clients are thread-safe once built, but building them through one Session is not, so creation is locked.
+Throttling is retried by botocore's own standard retry mode (every service's throttling codes, exponential
+back-off with jitter), not by loops of ours.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    connect_timeout=10,
+    read_timeout=60,
+    max_pool_connections=32,
+)
+
+
+class Aws:
+    """Entry to AWS for the service modules: cached clients plus a bounded pool for concurrent describes."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session | None = None,
+        config: Config | None = None,
+        max_workers: int = 16,
+    ) -> None:
+        self.session = session or boto3.session.Session()
+        self.config = DEFAULT_CONFIG.merge(config) if config else DEFAULT_CONFIG
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
+
+    @property
+    def default_region(self) -> str:
+        return self.session.region_name or "us-east-1"
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region if region and region != "global" else self.default_region
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self.session.client(service, region_name=region, config=self.config)  # type: ignore[call-overload]
+                    self._clients[key] = client
+        return client
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """fn over items concurrently, results in order; the first exception is raised.
+
+        Only leaf work (single AWS calls or short sequences) runs here, never code that calls map itself,
+        so the bounded pool cannot deadlock.
+        """
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        return list(self._pool.map(fn, items))
+
+    def account_id(self) -> str:
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

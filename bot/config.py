@@ -1,0 +1,124 @@
+"""Settings from the environment (and .env), validated once at start. Names are SPEC section 3's contract."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    regions: tuple[str, ...] = ()
+    approvers: frozenset[str] = frozenset()
+    allow_self_approval: bool = False
+    plan_ttl_minutes: float = 30.0
+    state_db: str = "cleanup.sqlite3"
+    profiles_file: str = ""
+    notify_channel: str = ""
+    reminders: str = ""
+
+    def __repr__(self) -> str:  # never print tokens
+        return f"Settings(regions={self.regions}, state_db={self.state_db!r}, slack_api_url={self.slack_api_url!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, default_region: str | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        default_region = default_region or get("AWS_DEFAULT_REGION") or get("AWS_REGION") or "us-east-1"
+        regions = parse_regions(get("CLEANUP_REGIONS")) or (default_region,)
+        approvers = frozenset(a.strip() for a in get("CLEANUP_APPROVERS").split(",") if a.strip())
+        for user in approvers:
+            if not _USER_ID_RE.match(user):
+                raise ConfigError(f"CLEANUP_APPROVERS: {user!r} is not a Slack user ID (like U012AB3CD)")
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=_api_url(get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
+            port=_int("PORT", get("PORT", "3000"), 1, 65535),
+            regions=regions,
+            approvers=approvers,
+            allow_self_approval=_bool("CLEANUP_ALLOW_SELF_APPROVAL", get("CLEANUP_ALLOW_SELF_APPROVAL", "false")),
+            plan_ttl_minutes=_float("CLEANUP_PLAN_TTL_MINUTES", get("CLEANUP_PLAN_TTL_MINUTES", "30")),
+            state_db=get("CLEANUP_STATE_DB", "cleanup.sqlite3") or "cleanup.sqlite3",
+            profiles_file=get("CLEANUP_PROFILES"),
+            notify_channel=get("CLEANUP_NOTIFY_CHANNEL"),
+            reminders=get("CLEANUP_REMINDERS"),
+        )
+
+    def require_slack(self) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set to serve Slack (see .env.example)")
+
+
+def parse_regions(text: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    for region in regions:
+        if not _REGION_RE.match(region):
+            raise ConfigError(f"CLEANUP_REGIONS: {region!r} is not an AWS region name (like us-east-1)")
+    return regions
+
+
+def is_region_name(text: str) -> bool:
+    return bool(_REGION_RE.match(text))
+
+
+def _api_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _float(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of minutes, got {value!r}") from None
+    if not 0 < number <= 7 * 24 * 60:
+        raise ConfigError(f"{name} must be more than 0 and at most a week of minutes, got {value!r}")
+    return number

@@ -1,0 +1,126 @@
+"""The plan: what a scan found, what will be deleted, what is kept and why. A plain value, JSON in and out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+KeepKind = Literal["protected", "guarded", "in-use", "depends-on-kept", "unchecked"]
+ResultStatus = Literal["deleted", "already_gone", "skipped", "failed"]
+
+
+@dataclass
+class PlannedResource:
+    type: str  # resource type key, e.g. "sagemaker.endpoint"
+    label: str  # "SageMaker endpoint"
+    service: str  # "SageMaker": how people see results grouped
+    region: str
+    id: str
+    name: str
+    arn: str
+    identity: str  # the creation time or unique id seen at scan time; a different one means re-created
+    reason: str  # why it was picked: "name starts with dogcat-endpoint-", "config of endpoint X"
+    monthly_cost: float | None = None  # USD per month while it lives; None when the price is unknown
+    cost_basis: str = ""  # how the cost was worked out, or why it is unknown
+    depends_on: list[str] = field(default_factory=list)  # keys deleted before this one
+    keep: KeepKind | None = None  # set when the resource is kept
+    keep_reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}|{self.region}|{self.id}"
+
+    @property
+    def kept(self) -> bool:
+        return self.keep is not None
+
+
+@dataclass
+class ScanProblem:
+    """A part of the account the scan could not check, said so people know the plan may be incomplete."""
+
+    service: str
+    region: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.service} in {self.region}: {self.code}: {self.message}"
+
+
+@dataclass
+class Plan:
+    profile: str
+    account_id: str
+    regions: list[str]
+    created_at: float  # epoch seconds
+    resources: list[PlannedResource] = field(default_factory=list)
+    problems: list[ScanProblem] = field(default_factory=list)
+
+    @property
+    def to_delete(self) -> list[PlannedResource]:
+        return [r for r in self.resources if not r.kept]
+
+    @property
+    def kept(self) -> list[PlannedResource]:
+        return [r for r in self.resources if r.kept]
+
+    def by_key(self) -> dict[str, PlannedResource]:
+        return {r.key: r for r in self.resources}
+
+    @property
+    def monthly_cost(self) -> float:
+        """Known cost of what will be deleted; unknown prices are left out (see unknown_cost_count)."""
+        return sum(r.monthly_cost or 0.0 for r in self.to_delete)
+
+    @property
+    def unknown_cost_count(self) -> int:
+        return sum(1 for r in self.to_delete if r.monthly_cost is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            profile=data["profile"],
+            account_id=data["account_id"],
+            regions=list(data["regions"]),
+            created_at=float(data["created_at"]),
+            resources=[PlannedResource(**r) for r in data.get("resources", [])],
+            problems=[ScanProblem(**p) for p in data.get("problems", [])],
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass
+class ResourceResult:
+    key: str
+    label: str
+    name: str
+    region: str
+    status: ResultStatus
+    reason: str = ""  # why skipped, or the AWS error message
+    error_code: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a run, fed to every renderer (the Slack thread and the terminal alike)."""
+
+    kind: Literal["started", "deleted", "already_gone", "skipped", "failed", "waiting"]
+    key: str
+    label: str
+    name: str
+    region: str
+    message: str = ""
+    error_code: str = ""

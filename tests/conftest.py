@@ -1,0 +1,41 @@
+"""Shared fixtures. Unit tests run against moto's in-process mock; integration tests use a moto server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bot.aws.clients import Aws
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see real credentials or a real endpoint."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def mocked() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def aws(mocked: None) -> Iterator[Aws]:
+    client = Aws(boto3.session.Session(region_name=REGION))
+    yield client
+    client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
