@@ -77,7 +77,12 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
         return EXIT_REFUSED
     out.write("\n")
     started = time.monotonic()
-    results = execute(aws, plan, on_event=lambda e: out.write(render_event(e) + "\n"))
+
+    def show(event: ProgressEvent) -> None:
+        out.write(render_event(event) + "\n")
+        out.flush()
+
+    results = execute(aws, plan, on_event=show)
     out.write(render_results(results, time.monotonic() - started))
     return EXIT_FAILED if any(r.status == "failed" for r in results) else 0
 
@@ -111,7 +116,7 @@ def render_plan(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 

@@ -81,6 +81,8 @@ class ResourceType(ABC):
     may_reference: ClassVar[frozenset[str]] = frozenset()
     # True when AWS deletes in the background (endpoints, tables): the executor then calls wait_gone.
     deletes_asynchronously: ClassVar[bool] = False
+    # AWS's own minimum spacing between two deletions of this type in one account (DeleteRestApi: 30 s).
+    min_delete_interval: ClassVar[float] = 0.0
 
     @abstractmethod
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:
@@ -126,6 +128,11 @@ def is_not_found(error: ClientError) -> bool:
         return True
     # SageMaker answers a missing endpoint/config/model with a ValidationException "Could not find ..."
     return code == "ValidationException" and "could not find" in str(err.get("Message", "")).lower()
+
+
+def role_name_from_arn(arn: str) -> str:
+    # arn:aws:iam::123456789012:role/service-role/name -> name (paths are not part of the name)
+    return arn.rsplit("/", 1)[-1]
 
 
 def error_code(error: BaseException) -> str:

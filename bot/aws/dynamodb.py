@@ -11,13 +11,14 @@ from botocore.exceptions import ClientError
 
 from bot.aws.base import Found, NameMatch, ResourceType, is_not_found
 from bot.aws.clients import Aws
-from bot.aws.sagemaker import wait_until_gone
+from bot.aws.waiters import wait_until_gone
 
 
 class TableType(ResourceType):
     key = "dynamodb.table"
     label = "DynamoDB table"
     service_label = "DynamoDB"
+    deletes_asynchronously = True
     poll_delay: ClassVar[float] = 5.0  # seconds between DescribeTable polls in wait_gone
 
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:

@@ -6,13 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found
+from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found, role_name_from_arn
 from bot.aws.clients import Aws
-
-
-def role_name_from_arn(arn: str) -> str:
-    # arn:aws:iam::123456789012:role/service-role/name -> name (paths are not part of the name)
-    return arn.rsplit("/", 1)[-1]
 
 
 class FunctionType(ResourceType):
@@ -20,6 +15,7 @@ class FunctionType(ResourceType):
     label = "Lambda function"
     service_label = "Lambda"
     is_user = True
+    may_reference = frozenset({"iam.role", "logs.log-group"})
 
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:
         client = aws.client("lambda", region)

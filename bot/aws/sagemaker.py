@@ -6,20 +6,15 @@ artifacts. Endpoint deletion is asynchronous (minutes on AWS), so `wait_gone` po
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found
+from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found, role_name_from_arn
 from bot.aws.clients import Aws
-
-
-def role_name_from_arn(arn: str) -> str:
-    # arn:aws:iam::123456789012:role/service-role/name -> name (paths are not part of the name)
-    return arn.rsplit("/", 1)[-1]
+from bot.aws.waiters import wait_until_gone
 
 
 def bucket_from_s3_url(url: str) -> str | None:
@@ -28,44 +23,6 @@ def bucket_from_s3_url(url: str) -> str | None:
         return None
     bucket = url[5:].split("/", 1)[0]
     return bucket or None
-
-
-def waiter_config(timeout: float, poll_delay: float) -> dict[str, float | int]:
-    """Delay and MaxAttempts such that the waiter gives up after about `timeout` seconds (at least one poll).
-
-    botocore sleeps between polls, not after the last one, so n attempts span (n - 1) delays.
-    """
-    if timeout <= 0:
-        return {"Delay": max(poll_delay, 0.0), "MaxAttempts": 1}
-    delay = min(poll_delay, timeout)
-    return {"Delay": delay, "MaxAttempts": 1 + max(0, math.floor(timeout / delay + 1e-9))}
-
-
-def wait_until_gone(
-    client: Any,
-    waiter_name: str,
-    timeout: float,
-    poll_delay: float,
-    what: str,
-    status_of: Callable[[dict[str, Any]], str],
-    **params: Any,
-) -> None:
-    """Run a boto3 "deleted" waiter bounded by `timeout`, translating its errors into what callers expect.
-
-    Out of attempts -> TimeoutError; the resource reached a failed state -> RuntimeError with AWS's reason;
-    an unexpected AWS error (AccessDenied, ...) -> that ClientError, so the executor reports the real cause.
-    """
-    waiter = client.get_waiter(waiter_name)
-    try:
-        waiter.wait(**params, WaiterConfig=waiter_config(timeout, poll_delay))
-    except WaiterError as e:
-        last: dict[str, Any] = e.last_response or {}
-        if "Code" in last.get("Error", {}):
-            raise ClientError(last, waiter.config.operation) from e  # type: ignore[arg-type]
-        if "terminal failure" in str(e):
-            reason = last.get("FailureReason") or str(e)
-            raise RuntimeError(f"{what} cannot be deleted: status {status_of(last) or 'unknown'}: {reason}") from e
-        raise TimeoutError(f"{what} still exists after {timeout:g} s (status {status_of(last) or 'unknown'})") from e
 
 
 def _tags(aws: Aws, region: str, arn: str) -> dict[str, str]:
@@ -133,6 +90,8 @@ class EndpointType(_SageMakerType):
     label = "SageMaker endpoint"
     service_label = "SageMaker"
     is_user = True
+    may_reference = frozenset({"sagemaker.endpoint-config", "logs.log-group"})
+    deletes_asynchronously = True
     poll_delay: ClassVar[float] = 15.0  # seconds between DescribeEndpoint polls in wait_gone
 
     _paginator = "list_endpoints"
@@ -210,6 +169,7 @@ class EndpointConfigType(_SageMakerType):
     label = "SageMaker endpoint config"
     service_label = "SageMaker"
     is_user = True
+    may_reference = frozenset({"sagemaker.model"})
 
     _paginator = "list_endpoint_configs"
     _list_key = "EndpointConfigs"
@@ -247,6 +207,7 @@ class ModelType(_SageMakerType):
     label = "SageMaker model"
     service_label = "SageMaker"
     is_user = True
+    may_reference = frozenset({"iam.role", "s3.bucket"})
 
     _paginator = "list_models"
     _list_key = "Models"

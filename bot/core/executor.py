@@ -31,8 +31,9 @@ EventSink = Callable[[ProgressEvent], None]
 class ExecutorOptions:
     max_workers: int = 8
     wait_timeout: float = 1800.0  # an endpoint can take ~10 minutes to delete; never wait forever
-    # AWS allows one DeleteRestApi per 30 s per account. Only the REST API deletions wait for it.
-    rest_api_delete_interval: float = 30.0
+    # When set, replaces each type's min_delete_interval (AWS: one DeleteRestApi per 30 s per account); for
+    # emulators and tests, which do not enforce it. Only deletions of that type wait for it.
+    delete_interval: float | None = None
 
 
 class IntervalGate:
@@ -53,13 +54,13 @@ class IntervalGate:
         return delay
 
 
-_REST_API_GATES: dict[str, IntervalGate] = {}
+_GATES: dict[tuple[str, str], IntervalGate] = {}  # (account, resource type): shared by every run in the process
 _GATES_LOCK = threading.Lock()
 
 
-def _rest_api_gate(account_id: str) -> IntervalGate:
+def _gate(account_id: str, type_key: str) -> IntervalGate:
     with _GATES_LOCK:
-        return _REST_API_GATES.setdefault(account_id, IntervalGate())
+        return _GATES.setdefault((account_id, type_key), IntervalGate())
 
 
 def execute(
@@ -161,10 +162,15 @@ class _Run:
             if change:
                 self._finish(r, "skipped", change, started=started)
                 return
-            if r.type == "apigateway.rest-api":
-                delay = _rest_api_gate(self.plan.account_id).pass_through(self.options.rest_api_delete_interval)
+            interval = (
+                rtype.min_delete_interval if self.options.delete_interval is None else self.options.delete_interval
+            )
+            if rtype.min_delete_interval > 0:
+                delay = _gate(self.plan.account_id, r.type).pass_through(interval)
                 if delay > 1:
-                    self._event("waiting", r, f"waited {delay:.0f} s for AWS's one-DeleteRestApi-per-30-s limit")
+                    self._event(
+                        "waiting", r, f"waited {delay:.0f} s: AWS allows one such deletion per {interval:.0f} s"
+                    )
             try:
                 rtype.delete(self.aws, current)
             except ClientError as e:

@@ -35,9 +35,10 @@ def monthly_cost(type_key: str, usage: dict[str, Any]) -> tuple[float | None, st
         for inst in instances:
             if inst.get("serverless"):
                 return None, "serverless endpoint: billed per request, price unknown"
-            hourly = prices["sagemaker_hosting_per_hour"].get(inst.get("type", ""))
+            instance_type = inst.get("type") or ""
+            hourly = prices["sagemaker_hosting_per_hour"].get(instance_type)
             if hourly is None:
-                return None, f"no price for {inst.get('type', 'unknown instance')} in the price table"
+                return None, f"no price for {instance_type or 'an unknown instance type'} in the price table"
             count = int(inst.get("count", 1))
             total += hourly * count * hours
             parts.append(f"{count} x {inst['type']} at ${hourly}/h")

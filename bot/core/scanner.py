@@ -127,12 +127,12 @@ def _list_everything(
                 inventory.unchecked[referenced].append(problem)
             continue
         for item in found:
-            key = lookup_key(types, item.type, item.region, item.id)
+            item_key = lookup_key(types, item.type, item.region, item.id)
             if rtype.is_user:
-                inventory.users[key] = item
+                inventory.users[item_key] = item
             why = _picked_by(selectors, item.name)
             if why:
-                inventory.candidates[key] = (item, why)
+                inventory.candidates[item_key] = (item, why)
     return inventory
 
 
@@ -162,7 +162,7 @@ def _follow_references(
                     continue
                 key = lookup_key(types, ref.type, ref.region, ref.id)
                 if key not in inventory.candidates and key not in wanted:
-                    wanted[key] = (ref, f"{ref.rel} of {types[found.type].label} {found.name}")
+                    wanted[key] = (ref, f"{ref.rel.replace('-', ' ')} of {types[found.type].label} {found.name}")
         frontier = []
         to_read = []
         for key, (ref, why) in wanted.items():
@@ -174,19 +174,19 @@ def _follow_references(
                 to_read.append((key, ref, why, pool.submit(types[ref.type].get, aws, ref.region, ref.id)))
         for key, ref, why, future in to_read:
             try:
-                found = future.result()
+                read = future.result()
             except (ClientError, BotoCoreError) as e:
                 label = types[ref.type].label
                 inventory.problems.append(
                     ScanProblem(label, ref.region, error_code(e), f"{ref.id}: {error_message(e)}")
                 )
                 continue
-            if found is None:  # referenced but absent, e.g. a log group never written to
+            if read is None:  # referenced but absent, e.g. a log group never written to
                 continue
-            key = lookup_key(types, found.type, found.region, found.id)
+            key = lookup_key(types, read.type, read.region, read.id)
             if key not in inventory.candidates:
-                inventory.candidates[key] = (found, why)
-                frontier.append((found, why))
+                inventory.candidates[key] = (read, why)
+                frontier.append((read, why))
 
 
 def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, ResourceType]) -> list[PlannedResource]:

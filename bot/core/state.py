@@ -14,6 +14,7 @@ A run's owner keeps a lease (``heartbeat_at``) fresh while it works; a run left 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -171,10 +172,8 @@ class StateStore:
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
-                try:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # made in another thread
                     conn.close()
-                except sqlite3.ProgrammingError:  # made in another thread; it goes with that thread
-                    pass
             self._all.clear()
         self._local = threading.local()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import boto3
@@ -40,7 +41,7 @@ def lambda_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _role(iam: object, name: str, trust: dict[str, object], tags: list[dict[str, str]] | None = None) -> str:
+def _role(iam: object, name: str, trust: Mapping[str, object], tags: list[dict[str, str]] | None = None) -> str:
     try:
         arn: str = iam.create_role(  # type: ignore[attr-defined]
             RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=tags or []

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from bot.aws.base import Found
 from bot.aws.clients import Aws
 from bot.aws.dynamodb import TableType
-from bot.aws.sagemaker import waiter_config
+from bot.aws.waiters import waiter_config
 
 REGION = "us-east-1"
 TABLE = "PredictionHistory"
@@ -173,7 +173,7 @@ def table_found() -> Found:
 
 def test_wait_gone_times_out_while_deleting(aws: Aws) -> None:
     client = ddb(aws)
-    attempts = waiter_config(0.05, FastTableType.poll_delay)["MaxAttempts"]
+    attempts = int(waiter_config(0.05, FastTableType.poll_delay)["MaxAttempts"])
     with Stubber(client) as stub:
         for _ in range(attempts):
             stub.add_response(

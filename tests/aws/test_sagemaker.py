@@ -12,7 +12,8 @@ from botocore.stub import Stubber
 
 from bot.aws.base import Ref
 from bot.aws.clients import Aws
-from bot.aws.sagemaker import EndpointConfigType, EndpointType, ModelType, waiter_config
+from bot.aws.sagemaker import EndpointConfigType, EndpointType, ModelType
+from bot.aws.waiters import waiter_config
 
 REGION = "us-east-1"
 PREFIX = "dogcat-endpoint-"
@@ -356,7 +357,7 @@ def test_waiter_config_is_bounded_by_timeout() -> None:
 
 def test_wait_gone_times_out_while_deleting(aws: Aws, endpoint_found: Any) -> None:
     client = sm(aws)
-    attempts = waiter_config(0.05, FastEndpointType.poll_delay)["MaxAttempts"]
+    attempts = int(waiter_config(0.05, FastEndpointType.poll_delay)["MaxAttempts"])
     with Stubber(client) as stub:
         for _ in range(attempts):
             stub.add_response("describe_endpoint", endpoint_response("Deleting"), {"EndpointName": ENDPOINT})

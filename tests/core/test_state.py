@@ -96,7 +96,9 @@ def test_cancel_then_nothing(store: StateStore) -> None:
 
 def test_results_latest_wins_and_reject_non_final(store: StateStore) -> None:
     r = store.create_plan(make_plan(), "C1", "U1", ttl_seconds=60)
-    store.record_result(r.id, ResourceResult("k1", "Lambda function", "fn0", "us-east-1", "failed", "boom", "Throttling"))
+    store.record_result(
+        r.id, ResourceResult("k1", "Lambda function", "fn0", "us-east-1", "failed", "boom", "Throttling")
+    )
     store.record_result(r.id, ResourceResult("k1", "Lambda function", "fn0", "us-east-1", "deleted"))
     store.record_result(r.id, ResourceResult("k2", "Lambda function", "fn1", "us-east-1", "already_gone"))
     results = store.results(r.id)

@@ -1,0 +1,107 @@
+"""Fault injection through botocore's event system: canned AWS error responses in each service's real format.
+
+A `before-send.<service>.<Operation>` hook that returns a response short-circuits the HTTP call; botocore then
+parses it and applies its real retry logic, exactly as if AWS had answered.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+# botocore hyphenised service id -> (wire protocol, throttling error code, HTTP status of that error)
+SERVICES: dict[str, tuple[str, str, int]] = {
+    "sagemaker": ("json", "ThrottlingException", 400),
+    "dynamodb": ("json", "ThrottlingException", 400),
+    "cloudwatch-logs": ("json", "ThrottlingException", 400),
+    "lambda": ("rest-json", "TooManyRequestsException", 429),
+    "api-gateway": ("rest-json", "TooManyRequestsException", 429),
+    "apigatewayv2": ("rest-json", "TooManyRequestsException", 429),
+    "iam": ("query", "Throttling", 400),
+    "sts": ("query", "Throttling", 400),
+    "s3": ("rest-xml", "SlowDown", 503),
+}
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def error_response(service: str, code: str, message: str, status: int) -> AWSResponse:
+    protocol = SERVICES[service][0]
+    headers = {"x-amzn-RequestId": "fault-injected"}
+    if protocol == "json":
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        body = json.dumps({"__type": code, "message": message}).encode()
+    elif protocol == "rest-json":
+        headers["Content-Type"] = "application/json"
+        headers["x-amzn-ErrorType"] = code
+        body = json.dumps({"message": message, "Type": "User"}).encode()
+    elif protocol == "query":
+        headers["Content-Type"] = "text/xml"
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            "<RequestId>fault-injected</RequestId></ErrorResponse>"
+        ).encode()
+    else:
+        headers["Content-Type"] = "application/xml"
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+    return AWSResponse("https://fault.invalid/", status, headers, _Body(body))
+
+
+class Faults:
+    """Rules on a boto3 session: register before the session's clients are created."""
+
+    def __init__(self, session: boto3.session.Session, seed: int = 7) -> None:
+        self.session = session
+        self.calls: Counter[str] = Counter()  # "service.Operation" -> calls that reached the hook
+        self.injected: Counter[str] = Counter()
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._rules: list[Callable[[str, str], AWSResponse | None]] = []
+        # First, so that it runs before moto's in-process stub (which answers from the same event).
+        session.events.register_first("before-send", self._hook)
+
+    def _hook(self, request: Any = None, event_name: str = "", **_kwargs: Any) -> AWSResponse | None:
+        _, service, operation = event_name.split(".", 2)
+        with self._lock:
+            self.calls[f"{service}.{operation}"] += 1
+        for rule in self._rules:
+            response = rule(service, operation)
+            if response is not None:
+                with self._lock:
+                    self.injected[f"{service}.{operation}"] += 1
+                return response
+        return None
+
+    def throttle(self, fraction: float, services: set[str] | None = None) -> None:
+        def rule(service: str, _operation: str) -> AWSResponse | None:
+            if service not in SERVICES or (services and service not in services):
+                return None
+            with self._lock:
+                hit = self._random.random() < fraction
+            if not hit:
+                return None
+            _protocol, code, status = SERVICES[service]
+            return error_response(service, code, "Rate exceeded (injected)", status)
+
+        self._rules.append(rule)
+
+    def deny(self, service: str, operation: str, code: str = "AccessDeniedException", status: int = 400) -> None:
+        def rule(svc: str, op: str) -> AWSResponse | None:
+            if svc == service and op == operation:
+                return error_response(service, code, f"User is not authorized to perform {op} (injected)", status)
+            return None
+
+        self._rules.append(rule)
