@@ -39,3 +39,36 @@ def aws(mocked: None) -> Iterator[Aws]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+
+
+@pytest.fixture(scope="session")
+def moto_server_url() -> Iterator[str]:
+    """A real moto server over HTTP on loopback, shared by the session's integration and end-to-end tests.
+
+    Tests that use it call `reset_moto(url)` first so each starts from an empty account.
+    """
+    from moto.server import ThreadedMotoServer
+
+    from bot.demo.run import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def reset_moto(url: str) -> None:
+    import requests
+
+    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def moto_server(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The shared moto server, reset, with this process's boto3 pointed at it."""
+    reset_moto(moto_server_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_url)
+    return moto_server_url

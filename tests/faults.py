@@ -1,7 +1,9 @@
 """Fault injection through botocore's event system: canned AWS error responses in each service's real format.
 
 A `before-send.<service>.<Operation>` hook that returns a response short-circuits the HTTP call; botocore then
-parses it and applies its real retry logic, exactly as if AWS had answered.
+parses it and applies its real retry logic, exactly as if AWS had answered. Use it against a moto *server*:
+moto's in-process mock answers from the same event and botocore runs every handler, so the mock would still
+carry out a call whose answer we replaced.
 """
 
 from __future__ import annotations

@@ -1,0 +1,220 @@
+"""Deletion: outcomes in AWS state, order, identity checks, faults (moto in-process, faults via botocore events)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import boto3
+import pytest
+
+from bot.aws.clients import Aws
+from bot.core.executor import ExecutorOptions, IntervalGate, execute
+from bot.core.plan import ProgressEvent, ResourceResult
+from bot.core.scanner import scan
+from bot.demo.stack import SeededStack, lambda_zip, seed_workshop
+from tests.core.helpers import REGION, dogcat, faulty_aws
+
+FAST = ExecutorOptions(delete_interval=0.0)
+
+
+@pytest.fixture
+def session(mocked: None) -> boto3.session.Session:
+    return boto3.session.Session(region_name=REGION)
+
+
+@pytest.fixture
+def stack(session: boto3.session.Session) -> SeededStack:
+    return seed_workshop(session, REGION)
+
+
+def statuses(results: list[ResourceResult]) -> dict[str, str]:
+    return {f"{r.key.split('|')[0]}:{r.key.split('|')[2]}": r.status for r in results}
+
+
+def exists(session: boto3.session.Session, ident: str) -> bool:
+    """Whether "type:id" exists in AWS now, asked of AWS directly."""
+    type_, name = ident.split(":", 1)
+    if type_ == "sagemaker.endpoint":
+        return any(e["EndpointName"] == name for e in session.client("sagemaker").list_endpoints()["Endpoints"])
+    if type_ == "sagemaker.endpoint-config":
+        configs = session.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]
+        return any(c["EndpointConfigName"] == name for c in configs)
+    if type_ == "sagemaker.model":
+        return any(m["ModelName"] == name for m in session.client("sagemaker").list_models()["Models"])
+    if type_ == "lambda.function":
+        return any(f["FunctionName"] == name for f in session.client("lambda").list_functions()["Functions"])
+    if type_ == "dynamodb.table":
+        return name in session.client("dynamodb").list_tables()["TableNames"]
+    if type_ == "apigateway.rest-api":
+        return any(a["id"] == name for a in session.client("apigateway").get_rest_apis()["items"])
+    if type_ == "iam.role":
+        return any(r["RoleName"] == name for r in session.client("iam").list_roles()["Roles"])
+    if type_ == "s3.bucket":
+        return any(b["Name"] == name for b in session.client("s3").list_buckets()["Buckets"])
+    if type_ == "logs.log-group":
+        groups = session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        return any(g["logGroupName"] == name for g in groups)
+    raise AssertionError(type_)
+
+
+def test_full_cleanup_deletes_the_stack_and_nothing_else(
+    aws: Aws, session: boto3.session.Session, stack: SeededStack
+) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    events: list[ProgressEvent] = []
+    results = execute(aws, plan, events.append, FAST)
+
+    assert set(statuses(results).values()) == {"deleted"}
+    assert len(results) == len(stack.workshop)
+    for ident in stack.workshop:
+        assert not exists(session, ident), ident
+    for ident in stack.survivors:
+        assert exists(session, ident), ident
+
+    finished = [(e.key.split("|")[0], e.name) for e in events if e.kind == "deleted"]
+
+    def at(type_: str, prefix: str = "") -> int:
+        return next(i for i, (t, n) in enumerate(finished) if t == type_ and n.startswith(prefix))
+
+    assert at("sagemaker.endpoint") < at("sagemaker.endpoint-config") < at("sagemaker.model")
+    assert at("sagemaker.model") < at("iam.role", "AmazonSageMaker-") and at("sagemaker.model") < at("s3.bucket")
+    assert at("lambda.function", "InvokeModelLambda") < at("iam.role", "InvokeModelLambda-role-")
+    assert at("lambda.function", "InvokeModelLambda") < at("logs.log-group", "/aws/lambda/InvokeModelLambda")
+
+
+def test_second_run_reports_already_gone(aws: Aws, stack: SeededStack) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    execute(aws, plan, None, FAST)
+    again = execute(aws, plan, None, FAST)
+    assert set(statuses(again).values()) == {"already_gone"}
+
+
+def test_previous_results_of_an_interrupted_run_are_kept(aws: Aws, stack: SeededStack) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    first = execute(aws, plan, None, FAST)
+    previous = {r.key: r for r in first if r.key.startswith("lambda.function")}
+    resumed = execute(aws, plan, None, FAST, previous=previous)
+    by_key = {r.key: r.status for r in resumed}
+    assert all(by_key[k] == "deleted" for k in previous)
+    assert {s for k, s in by_key.items() if k not in previous} == {"already_gone"}
+
+
+def test_resource_recreated_after_the_scan_is_skipped(
+    aws: Aws, session: boto3.session.Session, stack: SeededStack
+) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    ddb = session.client("dynamodb")
+    ddb.delete_table(TableName="PredictionHistory")
+    time.sleep(0.01)  # moto's creation times have millisecond precision
+    ddb.create_table(
+        TableName="PredictionHistory",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    results = {r.name: r for r in execute(aws, plan, None, FAST)}
+
+    assert results["PredictionHistory"].status == "skipped"
+    assert "re-created" in results["PredictionHistory"].reason
+    assert exists(session, "dynamodb.table:PredictionHistory")
+    assert results["InvokeModelLambda"].status == "deleted"
+
+
+def test_other_account_deletes_nothing(aws: Aws, session: boto3.session.Session, stack: SeededStack) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    plan.account_id = "210987654321"
+    results = execute(aws, plan, None, FAST)
+    assert {r.status for r in results} == {"skipped"}
+    assert "account 123456789012" in results[0].reason
+    for ident in stack.workshop:
+        assert exists(session, ident), ident
+
+
+def test_new_user_after_the_scan_keeps_the_role(aws: Aws, session: boto3.session.Session, stack: SeededStack) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    role_arn = session.client("iam").get_role(RoleName="InvokeModelLambda-role-a1b2c3d4")["Role"]["Arn"]
+    session.client("lambda").create_function(
+        FunctionName="LateComer", Runtime="python3.12", Role=role_arn, Handler="x.h", Code={"ZipFile": lambda_zip()}
+    )
+    results = {r.name: r for r in execute(aws, plan, None, FAST)}
+    assert results["InvokeModelLambda-role-a1b2c3d4"].status == "skipped"
+    assert "LateComer" in results["InvokeModelLambda-role-a1b2c3d4"].reason
+    assert exists(session, "iam.role:InvokeModelLambda-role-a1b2c3d4")
+
+
+def test_protect_tag_added_after_the_scan_is_honoured(
+    aws: Aws, session: boto3.session.Session, stack: SeededStack
+) -> None:
+    plan = scan(aws, dogcat(), [REGION])
+    arn = session.client("dynamodb").describe_table(TableName="PredictionHistory")["Table"]["TableArn"]
+    session.client("dynamodb").tag_resource(ResourceArn=arn, Tags=[{"Key": "cleanup:protect", "Value": "true"}])
+    results = {r.name: r for r in execute(aws, plan, None, FAST)}
+    assert results["PredictionHistory"].status == "skipped"
+    assert exists(session, "dynamodb.table:PredictionHistory")
+
+
+def test_access_denied_on_one_deletion_leaves_the_rest_deleted(moto_server: str) -> None:
+    aws, faults = faulty_aws()
+    session = boto3.session.Session(region_name=REGION)
+    stack = seed_workshop(session, REGION)
+    plan = scan(aws, dogcat(), [REGION])
+    faults.deny("dynamodb", "DeleteTable")
+    results = {r.name: r for r in execute(aws, plan, None, FAST)}
+
+    table = results.pop("PredictionHistory")
+    assert (table.status, table.error_code) == ("failed", "AccessDeniedException")
+    assert "not authorized" in table.reason
+    assert {r.status for r in results.values()} == {"deleted"}
+    assert exists(session, "dynamodb.table:PredictionHistory")
+    for ident in stack.workshop:
+        if ident != "dynamodb.table:PredictionHistory":
+            assert not exists(session, ident), ident
+
+
+def test_failed_endpoint_keeps_everything_it_uses(moto_server: str) -> None:
+    aws, faults = faulty_aws()
+    session = boto3.session.Session(region_name=REGION)
+    stack = seed_workshop(session, REGION)
+    plan = scan(aws, dogcat(), [REGION])
+    faults.deny("sagemaker", "DeleteEndpoint")
+    results = {r.name: r for r in execute(aws, plan, None, FAST) if r.label != "SageMaker endpoint config"}
+
+    assert results[stack.endpoint].status == "failed"
+    for name in ("pytorch-inference-2025-08-12-a1b2c3d4", "AmazonSageMaker-ExecutionRole-2025a1b2c3d4", stack.bucket):
+        assert results[name].status == "skipped", name
+        assert "was not deleted" in results[name].reason
+    assert exists(session, f"s3.bucket:{stack.bucket}")
+    assert results["InvokeModelLambda"].status == "deleted"
+
+
+def test_throttling_is_retried_by_botocore(moto_server: str) -> None:
+    aws, faults = faulty_aws()
+    session = boto3.session.Session(region_name=REGION)
+    stack = seed_workshop(session, REGION)
+    faults.throttle(0.3)
+    plan = scan(aws, dogcat(), [REGION])
+    results = execute(aws, plan, None, FAST)
+
+    assert set(statuses(results).values()) == {"deleted"}
+    assert sum(faults.injected.values()) >= 10
+    for ident in stack.workshop:
+        assert not exists(session, ident), ident
+
+
+def test_interval_gate_spaces_callers_without_blocking_others() -> None:
+    gate = IntervalGate()
+    starts: list[float] = []
+
+    def caller() -> None:
+        gate.pass_through(0.2)
+        starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=caller) for _ in range(3)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    spread = sorted(s - began for s in starts)
+    assert spread[0] < 0.15 and spread[1] >= 0.19 and spread[2] >= 0.39

@@ -1,0 +1,89 @@
+"""The operators' command line, run as a real subprocess against a moto server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bot.demo.stack import SeededStack, seed_workshop
+
+REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def stack(moto_server: str) -> SeededStack:
+    return seed_workshop(boto3.session.Session(region_name=REGION), REGION)
+
+
+def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "CLEANUP_STATE_DB": os.devnull, **(env or {})},
+        timeout=120,
+    )
+
+
+def table_names() -> list[str]:
+    return list(boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"])
+
+
+def test_scan_json_is_the_plan(stack: SeededStack) -> None:
+    done = run("scan", "dogcat", "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["account_id"] == stack.account_id
+    assert {f"{r['type']}:{r['id']}" for r in plan["resources"]} == set(stack.workshop)
+
+
+def test_scan_table_shows_costs_and_reasons(stack: SeededStack) -> None:
+    done = run("scan", "dogcat")
+    assert done.returncode == 0, done.stderr
+    assert "14 to delete, about $86.80/month while alive" in done.stdout
+    assert "model of SageMaker endpoint config dogcat-endpoint-a1b2c3d4" in done.stdout
+
+
+def test_delete_needs_the_exact_word(stack: SeededStack) -> None:
+    refused = run("delete", "dogcat", stdin="yes\n")
+    assert refused.returncode == 3
+    assert "nothing deleted" in refused.stdout
+    assert "PredictionHistory" in table_names()
+
+    dry = run("delete", "dogcat", "--dry-run", stdin="confirm\n")
+    assert dry.returncode == 0 and "Dry run" in dry.stdout
+    assert "PredictionHistory" in table_names()
+
+    done = run("delete", "dogcat", stdin="  confirm \n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "14 deleted" in done.stdout
+    assert table_names() == ["PredictionHistoryArchive"]
+
+    again = run("delete", "dogcat", stdin="confirm\n")
+    assert again.returncode == 0 and "Nothing to delete" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("scan", "catdog"), {}, "unknown profile 'catdog'; profiles: dogcat"),
+        (("scan", "dogcat", "--region", "moon-1"), {}, "'moon-1' is not an AWS region name"),
+        (("scan",), {}, "the following arguments are required: profile"),
+        (("scan", "dogcat"), {"CLEANUP_PROFILES": "/nonexistent/profiles.toml"}, "/nonexistent/profiles.toml"),
+        (("explode",), {}, "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2(moto_server: str, args: tuple[str, ...], env: dict[str, str], message: str) -> None:
+    done = run(*args, env=env)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
