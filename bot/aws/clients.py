@@ -23,6 +23,7 @@ DEFAULT_CONFIG = Config(
     connect_timeout=10,
     read_timeout=60,
     max_pool_connections=32,
+    user_agent_appid="dogcat-cleanup",  # shows in CloudTrail: who made these calls
 )
 
 
