@@ -507,7 +507,7 @@ def history_blocks(entries: Sequence[Any]) -> list[Block]:
     for entry in entries:
         rec = entry.record
         who = f"<@{esc(rec.requester)}>" + (f", approved by <@{esc(rec.approver)}>" if rec.approver else "")
-        result = rec.status
+        result = "nothing to clean" if rec.status == "cancelled" and not rec.plan.to_delete else rec.status
         if entry.counts:
             result += f": {counts_text(entry.counts)}"
         lines.append(f"• {slack_date(rec.created_at)} · `{esc(rec.profile)}` · asked by {who} · *{esc(result)}*")

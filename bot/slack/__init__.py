@@ -1,0 +1,1 @@
+"""The Slack layer: app assembly, thin listeners, pure Block Kit builders, the background runner."""

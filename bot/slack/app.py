@@ -1,0 +1,54 @@
+"""App assembly: settings in, a Bolt app with its listeners, service, state store and runner out."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import boto3
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.aws.clients import Aws
+from bot.aws.registry import RESOURCE_TYPES
+from bot.config import Settings
+from bot.core.state import StateStore
+from bot.profiles import load_profiles
+from bot.slack.listeners import register_listeners
+from bot.slack.runner import Runner, RunnerOptions, Slack
+from bot.slack.service import CleanupService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Assembled:
+    app: App
+    service: CleanupService
+    store: StateStore
+    runner: Runner
+
+
+def build(settings: Settings, aws: Aws | None = None, start_background: bool = True) -> Assembled:
+    """Everything the app needs; with `start_background`, abandoned runs are resumed and plans expire."""
+    settings.require_slack()
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+        # acks never wait for slow work: scans and runs have their own pools
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt"),
+    )
+    profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))
+    store = StateStore(settings.state_db)
+    aws = aws or Aws(boto3.session.Session())
+    slack = Slack(client)
+    runner = Runner(store, aws, slack, RunnerOptions.from_env())
+    service = CleanupService(settings, store, aws, slack, profiles, runner)
+    register_listeners(app, service)
+    if start_background:
+        runner.start_janitor()
+    log.info("dogcat-cleanup ready: regions %s, state %s", ",".join(settings.regions), settings.state_db)
+    return Assembled(app, service, store, runner)

@@ -1,0 +1,14 @@
+"""Listeners grouped by kind, each registered on the app, each thin: ack, then one call into the service."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.listeners import actions, commands, views
+from bot.slack.service import CleanupService
+
+
+def register_listeners(app: App, service: CleanupService) -> None:
+    commands.register(app, service)
+    actions.register(app, service)
+    views.register(app, service)

@@ -1,0 +1,27 @@
+"""The confirmation modal's submission: only `confirm` approves; anything else is an error in the modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.slack.blocks import CONFIRM_BLOCK, CONFIRM_CALLBACK, CONFIRM_INPUT
+from bot.slack.service import CleanupService
+
+
+def typed_text(view: dict[str, Any]) -> str:
+    values = ((view.get("state") or {}).get("values") or {}).get(CONFIRM_BLOCK) or {}
+    return str((values.get(CONFIRM_INPUT) or {}).get("value") or "")
+
+
+def register(app: App, service: CleanupService) -> None:
+    @app.view(CONFIRM_CALLBACK)
+    def confirm_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        plan_id = str(view.get("private_metadata", ""))
+        errors = service.submit(plan_id, str(body["user"]["id"]), typed_text(view))
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()  # closes the modal
+        service.approved(plan_id)

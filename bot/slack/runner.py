@@ -1,0 +1,382 @@
+"""Runs approved plans in the background and reports to the plan's thread; resumes runs a crash left behind.
+
+One run = one progress message in the thread, updated in place (at most every `progress_interval` seconds, from
+its own thread so that Slack never slows the deletions), then the final results in the thread and the outcome on
+the scan message. Every final per-resource result is stored as it happens, so a run interrupted by a crash or a
+restart is resumed by whichever process claims it first (compare-and-set on a lease) and nothing final is redone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.aws.clients import Aws
+from bot.core.executor import ExecutorOptions, execute
+from bot.core.plan import Plan, ProgressEvent, ResourceResult
+from bot.core.state import FINAL_RESULTS, PlanRecord, StateStore
+from bot.slack import blocks
+
+log = logging.getLogger(__name__)
+
+ENV_REST_API_INTERVAL = "CLEANUP_REST_API_DELETE_INTERVAL"
+ENV_LEASE = "CLEANUP_RUN_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS = 60.0
+
+
+def _env_float(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    lease_seconds: float = DEFAULT_LEASE_SECONDS  # a run whose owner is silent this long is taken over
+    progress_interval: float = 1.0  # at most one chat.update of the progress message per interval
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+
+    @classmethod
+    def from_env(cls) -> RunnerOptions:
+        executor = ExecutorOptions()
+        if os.environ.get(ENV_REST_API_INTERVAL, "").strip():
+            # AWS allows one DeleteRestApi per 30 s; emulators and tests do not enforce it
+            executor = replace(executor, delete_interval=_env_float(ENV_REST_API_INTERVAL, 30.0))
+        return cls(lease_seconds=max(1.0, _env_float(ENV_LEASE, DEFAULT_LEASE_SECONDS)), executor=executor)
+
+    @property
+    def janitor_interval(self) -> float:
+        return max(0.25, min(10.0, self.lease_seconds / 4))
+
+
+class Slack:
+    """The few Web API calls the runner and the service make; errors are logged, never raised to AWS work."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(self, channel: str, text: str, blocks_: list[dict[str, Any]], thread_ts: str = "") -> str:
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks_}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        try:
+            return str(self.client.chat_postMessage(**kwargs)["ts"])
+        except SlackApiError as e:
+            log.warning("chat.postMessage to %s failed: %s", channel, e.response.get("error"))
+            return ""
+
+    def update(self, channel: str, ts: str, text: str, blocks_: list[dict[str, Any]]) -> bool:
+        if not ts:
+            return False
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks_)
+            return True
+        except SlackApiError as e:
+            log.warning("chat.update of %s in %s failed: %s", ts, channel, e.response.get("error"))
+            return False
+
+    def ephemeral(self, channel: str, user: str, text: str, response_url: str = "") -> None:
+        """Tell one person; through chat.postEphemeral, or the command's response_url when that fails."""
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as e:
+            log.info("chat.postEphemeral in %s failed: %s", channel, e.response.get("error"))
+        if response_url:
+            from slack_sdk.webhook import WebhookClient
+
+            try:
+                WebhookClient(response_url).send(text=text, response_type="ephemeral")
+            except Exception:  # the requester just does not get the note
+                log.warning("response_url post failed", exc_info=True)
+
+
+class Runner:
+    def __init__(
+        self,
+        store: StateStore,
+        aws: Aws,
+        slack: Slack,
+        options: RunnerOptions | None = None,
+        execute_fn: Callable[..., list[ResourceResult]] = execute,
+    ) -> None:
+        self.store, self.aws, self.slack = store, aws, slack
+        self.options = options or RunnerOptions()
+        self.id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._execute = execute_fn
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="run")
+        self._stop = threading.Event()
+        self._janitor: threading.Thread | None = None
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
+
+    # -- entry points ------------------------------------------------------------------------------------------
+
+    def start(self, plan_id: str) -> None:
+        """Start the run of an approved plan in the background (only one caller ever wins the start)."""
+        self._pool.submit(self._guard, self._run_new, plan_id)
+
+    def start_janitor(self) -> None:
+        """Resume abandoned runs now, then keep expiring old plans and resuming abandoned runs."""
+        if self._janitor is None:
+            self._janitor = threading.Thread(target=self._janitor_loop, name="cleanup-janitor", daemon=True)
+            self._janitor.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def sweep(self) -> None:
+        """One pass: expire plans past their time, resume runs whose owner went silent."""
+        for record in self.store.overdue_pending():
+            self.expire(record)
+        lease = self.options.lease_seconds
+        for record in self.store.stale_runs(lease):
+            if self.store.claim_stale_run(record.id, self.id, lease):
+                log.info("resuming run of plan %s left by %s", record.id, record.runner or "a stopped process")
+                self._pool.submit(self._guard, self._run, record.id, True)
+        for record in self.store.approved_unstarted(older_than=lease):
+            self._pool.submit(self._guard, self._run_new, record.id)
+
+    def expire(self, record: PlanRecord) -> bool:
+        if not self.store.expire(record.id):
+            return False
+        plan = record.plan
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        self.slack.update(
+            record.channel,
+            record.message_ts,
+            "This plan expired",
+            blocks.plan_blocks(plan, ctx, blocks.status_expired()),
+        )
+        return True
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _janitor_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("janitor pass failed")
+            self._stop.wait(self.options.janitor_interval)
+
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("background run failed")
+
+    def _run_new(self, plan_id: str) -> None:
+        if self.store.start_run(plan_id, self.id):
+            self._run(plan_id, False)
+
+    def _run(self, plan_id: str, resumed: bool) -> None:
+        with self._active_lock:
+            if plan_id in self._active:
+                return
+            self._active.add(plan_id)
+        try:
+            self._run_owned(plan_id, resumed)
+        finally:
+            with self._active_lock:
+                self._active.discard(plan_id)
+
+    def _run_owned(self, plan_id: str, resumed: bool) -> None:
+        record = self.store.get(plan_id)
+        if record is None:
+            return
+        plan = record.plan
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        channel, thread = record.channel, record.message_ts
+        self.slack.update(
+            channel,
+            thread,
+            f"Approved by {record.approver}, deleting",
+            blocks.plan_blocks(plan, ctx, blocks.status_running(record.approver)),
+        )
+        previous = {k: r for k, r in self.store.results(plan_id).items() if r.status in FINAL_RESULTS}
+        if resumed:
+            self.slack.post(
+                channel,
+                "Resuming the cleanup after a restart",
+                [
+                    blocks.section(
+                        ":arrows_counterclockwise: The app restarted during this cleanup; resuming it now. "
+                        f"{blocks.plural(len(previous), 'resource')} already handled will not be redone."
+                    )
+                ],
+                thread,
+            )
+        progress = _Progress(self.slack, plan, channel, thread, record.progress_ts, previous, self.options)
+        if not record.progress_ts:
+            ts = progress.post_first()
+            if ts:
+                self.store.set_progress_message(plan_id, ts)
+        progress.start()
+
+        lost = threading.Event()
+        heartbeat_stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not heartbeat_stop.wait(self.options.lease_seconds / 3):
+                try:
+                    if not self.store.heartbeat(plan_id, self.id):
+                        lost.set()
+                        return
+                except Exception:
+                    log.warning("heartbeat of plan %s failed", plan_id, exc_info=True)
+
+        beat = threading.Thread(target=heartbeat, name=f"heartbeat-{plan_id}", daemon=True)
+        beat.start()
+
+        def on_event(event: ProgressEvent) -> None:
+            if event.kind in FINAL_RESULTS:
+                result = ResourceResult(
+                    event.key,
+                    event.label,
+                    event.name,
+                    event.region,
+                    event.kind,  # type: ignore[arg-type]  # a final kind, checked above
+                    event.message,
+                    event.error_code,
+                )
+                self.store.record_result(plan_id, result)
+                progress.result(result)
+            else:
+                progress.note(event)
+
+        error = ""
+        results: list[ResourceResult] = []
+        try:
+            results = self._execute(self.aws, plan, on_event, self.options.executor, previous)
+        except Exception as e:
+            log.exception("run of plan %s failed", plan_id)
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            heartbeat_stop.set()
+            beat.join(timeout=5)
+        if lost.is_set():
+            progress.stop()
+            log.warning("plan %s was taken over by another runner; leaving the report to it", plan_id)
+            return
+        for result in results:
+            self.store.record_result(plan_id, result)  # the executor's copy has the timings
+        stored = self.store.results(plan_id)
+        ordered = [stored[r.key] for r in plan.to_delete if r.key in stored]
+        progress.finish(stored)
+        started = record.started_at or time.time()
+        seconds = time.time() - started
+        approver = record.approver
+        if error:
+            status, outcome = "failed", error
+            self.slack.post(
+                channel,
+                "The cleanup stopped with an error",
+                [blocks.section(f":x: The cleanup stopped with an error: `{blocks.esc(blocks.clip(error, 2000))}`")],
+                thread,
+            )
+            top = blocks.status_failed(approver, error)
+        else:
+            failed = any(r.status == "failed" for r in ordered)
+            status = "failed" if failed else "done"
+            stopped = blocks.cost_stopped(plan, ordered)
+            for message in blocks.summary_messages(plan, ordered, seconds, approver, stopped):
+                self.slack.post(channel, blocks.summary_text(ordered), message, thread)
+            outcome = blocks.counts_text({s: sum(1 for r in ordered if r.status == s) for s in FINAL_RESULTS})
+            top = blocks.status_finished(approver, ordered, seconds, stopped)
+        self.slack.update(channel, thread, f"Cleanup {status}", blocks.plan_blocks(plan, ctx, top))
+        self.store.finish_run(plan_id, self.id, status, outcome)
+
+
+class _Progress:
+    """The one progress message of a run: results are pushed in, a thread updates Slack at a bounded rate."""
+
+    def __init__(
+        self,
+        slack: Slack,
+        plan: Plan,
+        channel: str,
+        thread_ts: str,
+        ts: str,
+        previous: dict[str, ResourceResult],
+        options: RunnerOptions,
+    ) -> None:
+        self.slack, self.plan, self.channel, self.thread_ts, self.ts = slack, plan, channel, thread_ts, ts
+        self.results = dict(previous)
+        self.current = ""
+        self.interval = options.progress_interval
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+
+    def post_first(self) -> str:
+        self.ts = self.slack.post(
+            self.channel,
+            blocks.progress_text(self.plan, self.results),
+            blocks.progress_blocks(self.plan, self.results, "Starting…"),
+            self.thread_ts,
+        )
+        return self.ts
+
+    def start(self) -> None:
+        self._dirty.set()
+        self._thread.start()
+
+    def result(self, result: ResourceResult) -> None:
+        with self._lock:
+            self.results[result.key] = result
+        self._dirty.set()
+
+    def note(self, event: ProgressEvent) -> None:
+        with self._lock:
+            verb = "Waiting for" if event.kind == "waiting" else "Deleting"
+            self.current = f"{verb} {event.label} {event.name} ({event.region}) {event.message}".strip()
+        self._dirty.set()
+
+    def _push(self, finished: bool = False) -> None:
+        with self._lock:
+            results, current = dict(self.results), self.current
+        self.slack.update(
+            self.channel,
+            self.ts,
+            blocks.progress_text(self.plan, results, finished),
+            blocks.progress_blocks(self.plan, results, current, finished),
+        )
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            if self._dirty.wait(0.2):
+                self._dirty.clear()
+                self._push()
+                self._stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def finish(self, results: dict[str, ResourceResult]) -> None:
+        self.stop()
+        with self._lock:
+            self.results = dict(results)
+            self.current = ""
+        self._push(finished=True)

@@ -1,0 +1,257 @@
+"""What the listeners do, without Bolt: parse the command, scan and post, eligibility, approval, cancel.
+
+Listeners stay thin (ack, call one method here). The cleanup itself is the core's (scanner, executor) and the
+state machine is the store's; this module is the conversation around them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.aws.clients import Aws
+from bot.config import Settings, is_region_name
+from bot.core.plan import Plan
+from bot.core.scanner import ScanError, check_regions, scan
+from bot.core.state import PlanRecord, StateStore
+from bot.profiles import Profile
+from bot.slack import blocks
+from bot.slack.runner import Runner, Slack
+
+log = logging.getLogger(__name__)
+
+_PLAN_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+NOT_IN_CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+@dataclass(frozen=True)
+class CommandReply:
+    """What the ack of a /cleanup carries; `scan` set when a scan must follow the ack."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    scan: tuple[Profile, tuple[str, ...]] | None = None
+
+
+class CleanupService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: StateStore,
+        aws: Aws,
+        slack: Slack,
+        profiles: Mapping[str, Profile],
+        runner: Runner,
+        scan_fn: Callable[[Aws, Profile, tuple[str, ...]], Plan] | None = None,
+    ) -> None:
+        self.settings, self.store, self.aws, self.slack = settings, store, aws, slack
+        self.profiles = dict(profiles)
+        self.runner = runner
+        self._scan = scan_fn or (lambda aws, profile, regions: scan(aws, profile, regions))
+        # Scans run here, not in Bolt's listener pool, so a slow AWS never delays another request's ack.
+        self._scans = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scan")
+
+    def close(self) -> None:
+        self._scans.shutdown(wait=False, cancel_futures=True)
+        self.runner.stop()
+
+    # -- /cleanup ----------------------------------------------------------------------------------------------
+
+    def parse_command(self, text: str) -> CommandReply:
+        """Cheap and local (no AWS call): runs before the ack."""
+        words = text.split()
+        if not words or words[0].lower() in ("help", "-h", "--help", "usage"):
+            return CommandReply("How to use /cleanup", self._usage())
+        if words[0].lower() == "history":
+            return CommandReply("Last cleanups", blocks.history_blocks(self.store.history(10)))
+        name, region_words = words[0], words[1:]
+        profile = self.profiles.get(name)
+        if profile is None:
+            known = ", ".join(f"`{blocks.esc(p)}`" for p in sorted(self.profiles)) or "none"
+            return CommandReply(
+                f"Unknown profile {name}",
+                [blocks.section(f"There is no profile `{blocks.esc(name)}`. Profiles: {known}."), *self._usage()],
+            )
+        regions = tuple(dict.fromkeys(w.strip(",") for w in region_words if w.strip(","))) or self.settings.regions
+        bad = [r for r in regions if not is_region_name(r)]
+        try:
+            if bad:
+                raise ScanError(f"unknown AWS region {', '.join(bad)}")
+            check_regions(self.aws, regions)
+        except ScanError as e:
+            known_regions = sorted(
+                set(self.aws.session.get_available_regions("sagemaker"))
+                | set(self.aws.session.get_available_regions("s3"))
+            )
+            return CommandReply(
+                "Unknown region",
+                [
+                    blocks.section(
+                        blocks.clip(
+                            f"{blocks.esc(str(e).split(';')[0]).capitalize()}. Regions: "
+                            + ", ".join(f"`{r}`" for r in known_regions),
+                            blocks.MAX_TEXT,
+                        )
+                    )
+                ],
+            )
+        return CommandReply(
+            f"Scanning AWS for {profile.name} in {', '.join(regions)}…",
+            [
+                blocks.context(
+                    f":mag: Scanning AWS for `{blocks.esc(profile.name)}` in {', '.join(regions)}… "
+                    "The plan will appear in this channel."
+                )
+            ],
+            scan=(profile, regions),
+        )
+
+    def _usage(self) -> list[dict[str, Any]]:
+        return blocks.usage_blocks({n: p.description for n, p in self.profiles.items()}, self.settings.regions)
+
+    def submit_scan(
+        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str
+    ) -> None:
+        self._scans.submit(self._guarded_scan, profile, regions, user, channel, response_url)
+
+    def _guarded_scan(
+        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str
+    ) -> None:
+        try:
+            self.scan_and_post(profile, regions, user, channel, response_url)
+        except Exception:
+            log.exception("scan for %s failed", user)
+            self.slack.ephemeral(
+                channel, user, "Sorry, the scan failed unexpectedly; the app's log has details.", response_url
+            )
+
+    def scan_and_post(
+        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str = ""
+    ) -> PlanRecord | None:
+        try:
+            plan = self._scan(self.aws, profile, regions)
+        except ScanError as e:
+            self.slack.ephemeral(channel, user, f"The scan could not run: {e}", response_url)
+            return None
+        record = self.store.create_plan(plan, channel, user, self.settings.plan_ttl_minutes * 60)
+        if not plan.to_delete:  # settled before anyone can see the message, so history never shows it pending
+            self.store.cancel(record.id, "system", "nothing to delete")
+        ctx = blocks.PlanContext(record.id, user, record.expires_at)
+        try:
+            response = self.slack.client.chat_postMessage(
+                channel=channel, text=blocks.plan_text(plan), blocks=blocks.plan_blocks(plan, ctx)
+            )
+        except SlackApiError as e:
+            error = str(e.response.get("error", ""))
+            self.store.cancel(record.id, "system", f"could not post the plan: {error}")
+            if error in NOT_IN_CHANNEL_ERRORS:
+                self.slack.ephemeral(channel, user, blocks.not_in_channel_text(channel), response_url)
+            else:
+                log.warning("posting the plan failed: %s", error)
+                self.slack.ephemeral(
+                    channel, user, f"I could not post the plan here (Slack said `{error}`).", response_url
+                )
+            return None
+        ts = str(response["ts"])
+        self.store.set_message(record.id, ts)
+        if plan.to_delete and blocks.needs_full_list(plan):
+            for message in blocks.full_list_messages(plan):
+                self.slack.post(channel, "Full list of the plan", message, ts)
+        return self.store.get(record.id)
+
+    # -- eligibility -------------------------------------------------------------------------------------------
+
+    def ineligible(self, user: str, record: PlanRecord) -> str:
+        """Why `user` may not approve `record`, or "" when they may."""
+        approvers = self.settings.approvers
+        if approvers and user not in approvers:
+            names = ", ".join(f"<@{a}>" for a in sorted(approvers))
+            return f"Only the configured approvers can approve a cleanup: {names}."
+        if user == record.requester and not self.settings.allow_self_approval:
+            return "You asked for this cleanup, so a teammate must approve it (two-person rule)."
+        return ""
+
+    def state_problem(self, record: PlanRecord) -> str:
+        """Why `record` cannot be approved now, or "" when it can."""
+        if record.status == "pending" and record.expired():
+            self.runner.expire(record)
+            return "This plan has expired. Run /cleanup again for a fresh scan."
+        if record.status == "pending":
+            return ""
+        if record.status == "expired":
+            return "This plan has expired. Run /cleanup again for a fresh scan."
+        if record.status == "cancelled":
+            return "This plan was cancelled."
+        who = f" by <@{record.approver}>" if record.approver else ""
+        return f"This plan was already approved{who}; it is {record.status}."
+
+    # -- the delete button -------------------------------------------------------------------------------------
+
+    def click_delete(self, plan_id: str, user: str, trigger_id: str, channel: str) -> None:
+        record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None  # one indexed local read
+        if record is None:
+            self.slack.ephemeral(channel, user, "I don't know this plan any more. Run /cleanup again.")
+            return
+        problem = self.ineligible(user, record) or self.state_problem(record)
+        if problem:
+            self.slack.ephemeral(channel, user, problem)
+            self.store.audit(plan_id, user, "approval-refused", problem)
+            return
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        self.slack.client.views_open(trigger_id=trigger_id, view=blocks.confirm_modal(record.plan, ctx))
+        self.store.audit(plan_id, user, "confirm-opened")
+
+    # -- the cancel button -------------------------------------------------------------------------------------
+
+    def click_cancel(self, plan_id: str, user: str, channel: str) -> None:
+        record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None
+        if record is None:
+            self.slack.ephemeral(channel, user, "I don't know this plan any more.")
+            return
+        if user != record.requester and self.ineligible(user, record):
+            self.slack.ephemeral(channel, user, "Only the requester or an approver can cancel this plan.")
+            return
+        if not self.store.cancel(plan_id, user, f"cancelled by {user}"):
+            fresh = self.store.get(plan_id)
+            self.slack.ephemeral(channel, user, self.state_problem(fresh) if fresh else "This plan is gone.")
+            return
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        self.slack.update(
+            record.channel,
+            record.message_ts,
+            "Cleanup cancelled",
+            blocks.plan_blocks(record.plan, ctx, blocks.status_cancelled(user)),
+        )
+
+    # -- the modal submission ----------------------------------------------------------------------------------
+
+    def submit(self, plan_id: str, user: str, typed: str) -> dict[str, str]:
+        """Check and approve. Returns the modal's errors, or {} when approved (the caller then starts the run)."""
+
+        def refuse(message: str, action: str = "approval-refused") -> dict[str, str]:
+            if record is not None:
+                self.store.audit(record.id, user, action, message)
+            return {blocks.CONFIRM_BLOCK: blocks.clip(message, 150)}
+
+        record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None
+        if record is None:
+            log.warning("submission for an unknown plan by %s", user)
+            return refuse("This confirmation does not match a plan. Run /cleanup again.")
+        problem = self.ineligible(user, record) or self.state_problem(record)
+        if problem:
+            return refuse(problem)
+        if typed.strip() != blocks.CONFIRM_WORD:
+            return refuse(f"Type exactly {blocks.CONFIRM_WORD} to delete; nothing was deleted.", "confirm-mistyped")
+        if not self.store.approve(plan_id, user):
+            fresh = self.store.get(plan_id)
+            return refuse(self.state_problem(fresh) if fresh else "This plan is gone.")
+        return {}
+
+    def approved(self, plan_id: str) -> None:
+        self.runner.start(plan_id)

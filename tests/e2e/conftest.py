@@ -1,0 +1,75 @@
+"""Fixtures for the end-to-end tests: moto server (+ latency proxy), Slack stand-in, the app as a subprocess."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from bot.demo.stack import SeededStack, seed_workshop
+from bot.slack.standin import SlackStandIn
+from tests.e2e.harness import REGION, AppProcess, LatencyProxy, app_env, free_port
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_proxy(moto_url: str) -> Iterator[LatencyProxy]:
+    requests.post(f"{moto_url}/moto-api/reset", timeout=30)
+    proxy = LatencyProxy(moto_url)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def session(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> boto3.session.Session:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    return boto3.session.Session(region_name=REGION)
+
+
+@pytest.fixture
+def stack(session: boto3.session.Session, aws_proxy: LatencyProxy) -> SeededStack:
+    return seed_workshop(session, REGION)
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as s:
+        yield s
+
+
+AppFactory = Callable[..., AppProcess]
+
+
+@pytest.fixture
+def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: LatencyProxy) -> Iterator[AppFactory]:
+    started: list[AppProcess] = []
+
+    def factory(start: bool = True, argv: list[str] | None = None, **overrides: str) -> AppProcess:
+        env = app_env(tmp_path, standin, aws_proxy.url, **overrides)
+        app = AppProcess(int(env["PORT"]), env, tmp_path / f"app-{len(started)}.log", tmp_path)
+        if argv is not None:
+            app.argv = [a.replace("{PORT}", env["PORT"]) for a in argv]
+        started.append(app)
+        return app.start() if start else app
+
+    yield factory
+    for app in started:
+        app.stop()
+    if os.environ.get("E2E_SHOW_LOGS"):
+        for app in started:
+            print(app.log())

@@ -1,0 +1,299 @@
+"""End-to-end harness: a moto server (behind a loopback proxy that can add latency), the Slack stand-in, the real
+app as a subprocess (`python -m bot`, HTTP mode), and correctly signed Slack requests in Slack's real formats."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import boto3
+import requests
+
+from bot.slack.standin import SlackStandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-e2e-not-a-real-token"
+TEAM = "T0DOGCAT"
+REGION = "us-east-1"
+REQUESTER = "UREQUEST1"
+TEAMMATE = "UTEAMMAT1"
+OTHER = "UOTHERMA1"
+BOSS = "UBOSS0001"
+CHANNEL = "CWORKSHOP"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LatencyProxy:
+    """Forwards every request to moto after `delay` seconds: a slow AWS, to see what waits on what."""
+
+    def __init__(self, target: str) -> None:
+        self.delay = 0.0
+        self.requests = 0
+        parts = urlsplit(target)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _forward(self) -> None:
+                proxy.requests += 1
+                if proxy.delay:
+                    time.sleep(proxy.delay)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(host, port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for key, value in resp.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def aws_session(endpoint: str) -> boto3.session.Session:
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return boto3.session.Session(region_name=REGION)
+
+
+def existing(session: boto3.session.Session) -> set[str]:
+    """Every resource of the kinds the stack uses, as "type:name" (REST APIs by id), like SeededStack lists."""
+    sm = session.client("sagemaker")
+    found = {f"sagemaker.endpoint:{e['EndpointName']}" for e in sm.list_endpoints()["Endpoints"]}
+    found |= {
+        f"sagemaker.endpoint-config:{c['EndpointConfigName']}" for c in sm.list_endpoint_configs()["EndpointConfigs"]
+    }
+    found |= {f"sagemaker.model:{m['ModelName']}" for m in sm.list_models()["Models"]}
+    found |= {f"lambda.function:{f['FunctionName']}" for f in session.client("lambda").list_functions()["Functions"]}
+    found |= {f"dynamodb.table:{t}" for t in session.client("dynamodb").list_tables()["TableNames"]}
+    found |= {f"apigateway.rest-api:{a['id']}" for a in session.client("apigateway").get_rest_apis()["items"]}
+    found |= {f"iam.role:{r['RoleName']}" for r in session.client("iam").list_roles()["Roles"]}
+    found |= {f"s3.bucket:{b['Name']}" for b in session.client("s3").list_buckets()["Buckets"]}
+    found |= {f"logs.log-group:{g['logGroupName']}" for g in session.client("logs").describe_log_groups()["logGroups"]}
+    return found
+
+
+# -- signed Slack requests --------------------------------------------------------------------------------------
+
+
+def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class AppProcess:
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    cwd: Path
+    argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "bot"])
+    proc: subprocess.Popen[bytes] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def start(self, timeout: float = 30.0) -> AppProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole, gunicorn workers included
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                status = requests.post(self.url, data="x", timeout=5).status_code
+                if status == 401:  # the worker is up, and it verifies signatures
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the app did not start in {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, nothing is cleaned up."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # -- Slack's request formats ---------------------------------------------------------------------------------
+
+    def post(self, body: str, content_type: str = "application/x-www-form-urlencoded", **kw: Any) -> requests.Response:
+        timestamp = kw.pop("timestamp", int(time.time()))
+        signature = kw.pop("signature", None) or sign(body, timestamp)
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp)}
+        headers["X-Slack-Signature"] = signature
+        headers.update(kw.pop("headers", {}))
+        return requests.post(self.url, data=body.encode(), headers=headers, timeout=30)
+
+    def command(
+        self, text: str, user: str = REQUESTER, channel: str = CHANNEL, response_url: str = ""
+    ) -> requests.Response:
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "team_domain": "dogcat",
+                "channel_id": channel,
+                "channel_name": channel.lower(),
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/cleanup",
+                "text": text,
+                "api_app_id": "A0CLEANUP",
+                "is_enterprise_install": "false",
+                "response_url": response_url or "https://hooks.slack.com/commands/T0DOGCAT/1/abc",
+                "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
+            }
+        )
+        return self.post(body)
+
+    def click(
+        self, action_id: str, plan_id: str, user: str, message_ts: str, channel: str = CHANNEL
+    ) -> requests.Response:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0CLEANUP",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
+            "team": {"id": TEAM, "domain": "dogcat"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": channel.lower()},
+            "message": {"type": "message", "ts": message_ts, "text": "plan", "bot_id": "BBOTCLEAN"},
+            "state": {"values": {}},
+            "response_url": "https://hooks.slack.com/actions/T0DOGCAT/1/abc",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "cleanup_actions",
+                    "text": {"type": "plain_text", "text": "button", "emoji": True},
+                    "value": plan_id,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def submit(self, plan_id: str, user: str, typed: str | None) -> requests.Response:
+        value: dict[str, Any] = {"type": "plain_text_input", "value": typed}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "dogcat"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0CLEANUP",
+            "token": "legacy-verification-token",
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
+            "view": {
+                "id": f"V{uuid.uuid4().hex[:10].upper()}",
+                "team_id": TEAM,
+                "type": "modal",
+                "callback_id": "cleanup_confirm",
+                "private_metadata": plan_id,
+                "title": {"type": "plain_text", "text": "Confirm cleanup"},
+                "blocks": [],
+                "state": {"values": {"confirm_block": {"confirm_input": value}}},
+                "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+                "app_id": "A0CLEANUP",
+                "bot_id": "BBOTCLEAN",
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+
+def app_env(tmp: Path, standin: SlackStandIn, aws_url: str, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_", "AWS_", "PYTEST"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        PORT=str(free_port()),
+        HOST="127.0.0.1",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN="",  # set (empty) so that no .env turns Socket Mode on
+        SLACK_API_URL=standin.api_url,
+        AWS_ENDPOINT_URL=aws_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        CLEANUP_REGIONS=REGION,
+        CLEANUP_APPROVERS="",
+        CLEANUP_ALLOW_SELF_APPROVAL="false",
+        CLEANUP_PLAN_TTL_MINUTES="30",
+        CLEANUP_STATE_DB=str(tmp / "state.sqlite3"),
+        CLEANUP_PROFILES="",
+        CLEANUP_REST_API_DELETE_INTERVAL="0",
+        CLEANUP_RUN_LEASE_SECONDS="2",
+    )
+    env.update(overrides)
+    return env

@@ -1,0 +1,160 @@
+"""The Block Kit builders: pure, and inside Slack's limits however large the plan."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.plan import ResourceResult
+from bot.slack import blocks
+from tests.slack.factories import make_plan
+from tests.slack.limits import message_problems, modal_problems
+
+CTX = blocks.PlanContext("0123456789abcdef", "UREQ", 1_800_000_000.0)
+SIZES = [0, 1, 12, 120, 600, 2500]
+
+
+def all_text(bs: list[dict]) -> str:  # type: ignore[type-arg]
+    return json.dumps(bs)
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("long", [False, True])
+def test_plan_message_within_limits(n: int, long: bool) -> None:
+    plan = make_plan(n, kept=n // 10 + 1, problems=3 if n else 0, long=long)
+    bs = blocks.plan_blocks(plan, CTX)
+    assert message_problems(bs) == []
+    if n:
+        actions = [b for b in bs if b["type"] == "actions"]
+        assert len(actions) == 1
+        delete, cancel = actions[0]["elements"]
+        assert delete["style"] == "danger" and delete["value"] == CTX.plan_id
+        assert delete["action_id"] == blocks.DELETE_ACTION and cancel["action_id"] == blocks.CANCEL_ACTION
+        assert f"Delete {n} resource" in delete["text"]["text"]
+
+
+def test_large_plan_is_summarised_and_full_list_covers_everything() -> None:
+    plan = make_plan(600, kept=40)
+    bs = blocks.plan_blocks(plan, CTX)
+    text = all_text(bs)
+    assert "more SageMaker endpoints" in text and "full list is in the thread" in text
+    assert blocks.needs_full_list(plan)
+    messages = blocks.full_list_messages(plan)
+    joined = "".join(all_text(m) for m in messages)
+    for r in plan.resources:
+        assert r.name in joined
+    for m in messages:
+        assert message_problems(m) == []
+
+
+def test_small_plan_shows_everything() -> None:
+    plan = make_plan(12, kept=2)
+    text = all_text(blocks.plan_blocks(plan, CTX))
+    assert not blocks.needs_full_list(plan)
+    for r in plan.resources:
+        assert r.name in text
+    assert "protected" in text and "tagged cleanup:protect=true" in text
+    assert "<@UREQ>" in text and "<!date^1800000000^" in text
+    assert "12 resources* to delete in 2 regions" in text
+
+
+def test_nothing_found_has_no_buttons() -> None:
+    plan = make_plan(0, kept=0)
+    bs = blocks.plan_blocks(plan, CTX)
+    assert "Nothing to clean" in all_text(bs)
+    assert not any(b["type"] == "actions" for b in bs)
+
+
+def test_only_kept_resources_has_no_buttons() -> None:
+    plan = make_plan(0, kept=3)
+    bs = blocks.plan_blocks(plan, CTX)
+    assert not any(b["type"] == "actions" for b in bs)
+    assert "Nothing will be deleted" in all_text(bs)
+
+
+def test_status_replaces_buttons() -> None:
+    plan = make_plan(5)
+    bs = blocks.plan_blocks(plan, CTX, blocks.status_cancelled("UX"))
+    assert not any(b["type"] == "actions" for b in bs)
+    assert "Cancelled by <@UX>" in all_text(bs)
+
+
+def test_mrkdwn_is_escaped() -> None:
+    plan = make_plan(1, kept=0, long=True)
+    text = all_text(blocks.plan_blocks(plan, CTX))
+    assert "<because>" not in text and "&lt;because&gt; &amp; more" in text
+
+
+@pytest.mark.parametrize("n", SIZES[1:])
+def test_modal_within_limits(n: int) -> None:
+    plan = make_plan(n, kept=3, long=n > 500)
+    view = blocks.confirm_modal(plan, CTX)
+    assert modal_problems(view) == []
+    assert view["private_metadata"] == CTX.plan_id
+    assert view["callback_id"] == blocks.CONFIRM_CALLBACK
+    if n > 500:
+        assert "more " in all_text(view["blocks"])
+
+
+def results_for(n: int, long: bool = False) -> list[ResourceResult]:
+    plan = make_plan(n, kept=0, long=long)
+    statuses = ["deleted", "already_gone", "skipped", "failed"]
+    return [
+        ResourceResult(
+            r.key,
+            r.label,
+            r.name,
+            r.region,
+            statuses[i % 4],  # type: ignore[arg-type]
+            "AccessDenied: not allowed " * (20 if long else 1) if i % 4 == 3 else "",
+            "AccessDenied" if i % 4 == 3 else "",
+        )
+        for i, r in enumerate(plan.to_delete)
+    ]
+
+
+@pytest.mark.parametrize("n", SIZES[1:])
+def test_progress_and_summary_within_limits(n: int) -> None:
+    plan = make_plan(n, kept=0, long=n > 500)
+    results = results_for(n, long=n > 500)
+    bs = blocks.progress_blocks(plan, {r.key: r for r in results[: n // 2]}, "Waiting for SageMaker endpoint x")
+    assert message_problems(bs) == []
+    messages = blocks.summary_messages(plan, results, 42.0, "UAPP", 123.4)
+    for m in messages:
+        assert message_problems(m) == []
+    joined = "".join(all_text(m) for m in messages)
+    for r in results:
+        assert r.name in joined
+    assert n < 4 or "AccessDenied" in joined
+    assert "approved by <@UAPP>" in joined and "$123.40/month" in joined
+
+
+def test_summary_lists_unhandled_resources() -> None:
+    plan = make_plan(4, kept=0)
+    messages = blocks.summary_messages(plan, results_for(4)[:2], 1.0, "U", 0.0)
+    assert "Not handled* (2)" in all_text(messages[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(min_value=0, max_value=400),
+    kept=st.integers(min_value=0, max_value=60),
+    problems=st.integers(min_value=0, max_value=40),
+    kinds=st.integers(min_value=1, max_value=9),
+    long=st.booleans(),
+)
+def test_any_plan_fits(n: int, kept: int, problems: int, kinds: int, long: bool) -> None:
+    plan = make_plan(n, kept=kept, problems=problems, long=long, kinds=kinds)
+    assert message_problems(blocks.plan_blocks(plan, CTX)) == []
+    for m in blocks.full_list_messages(plan):
+        assert message_problems(m) == []
+    if plan.to_delete:
+        assert modal_problems(blocks.confirm_modal(plan, CTX)) == []
+
+
+def test_usage_and_history_within_limits() -> None:
+    assert message_problems(blocks.usage_blocks({"dogcat": "Dog/cat workshop"}, ["us-east-1"])) == []
+    assert message_problems(blocks.history_blocks([])) == []
