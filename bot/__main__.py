@@ -21,13 +21,16 @@ def main(argv: list[str]) -> int:
         from bot.cli import main as cli
 
         return cli(argv)
+    from bot.aws.registry import RESOURCE_TYPES
     from bot.config import ConfigError, Settings
+    from bot.profiles import ProfileError, load_profiles
     from bot.serve import serve
 
     try:
         settings = Settings.from_env()
         settings.require_slack()
-    except ConfigError as e:
+        load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))  # fail now, not mid-request
+    except (ConfigError, ProfileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     serve(settings)
