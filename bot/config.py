@@ -10,10 +10,38 @@ from dataclasses import dataclass, field
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_REMINDER_RE = re.compile(r"^(?P<profile>[^@\s,:]+)@(?P<channel>[^@\s,:]+):(?P<number>\d+)(?P<unit>[mhd])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+_UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day"}
+MIN_REMINDER_SECONDS = 5 * 60
+MAX_REMINDER_SECONDS = 365 * 86400
 
 
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One CLEANUP_REMINDERS entry: every `interval` seconds, scan `profile` and remind `channel` of what is old."""
+
+    profile: str
+    channel: str
+    interval: float  # seconds
+    text: str  # the entry as written, e.g. "dogcat@C0123ABCD:24h"
+
+    @property
+    def key(self) -> str:
+        """What the schedule is stored under: one schedule per profile and channel, whatever the interval."""
+        return f"{self.profile}@{self.channel}"
+
+    @property
+    def every(self) -> str:
+        """The interval for people: "24 hours", "90 minutes", "7 days"."""
+        unit = self.text.rsplit(":", 1)[-1][-1]
+        number = int(self.interval // _UNIT_SECONDS[unit])
+        return f"{number} {_UNIT_WORDS[unit]}{'' if number == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -29,8 +57,8 @@ class Settings:
     plan_ttl_minutes: float = 30.0
     state_db: str = "cleanup.sqlite3"
     profiles_file: str = ""
-    notify_channel: str = ""
-    reminders: str = ""
+    notify_channel: str = ""  # CLEANUP_NOTIFY_CHANNEL: a channel ID that hears about every finished run
+    reminders: tuple[Reminder, ...] = ()  # CLEANUP_REMINDERS, parsed
 
     def __repr__(self) -> str:  # never print tokens
         return f"Settings(regions={self.regions}, state_db={self.state_db!r}, slack_api_url={self.slack_api_url!r})"
@@ -60,8 +88,8 @@ class Settings:
             plan_ttl_minutes=_float("CLEANUP_PLAN_TTL_MINUTES", get("CLEANUP_PLAN_TTL_MINUTES", "30")),
             state_db=get("CLEANUP_STATE_DB", "cleanup.sqlite3") or "cleanup.sqlite3",
             profiles_file=get("CLEANUP_PROFILES"),
-            notify_channel=get("CLEANUP_NOTIFY_CHANNEL"),
-            reminders=get("CLEANUP_REMINDERS"),
+            notify_channel=parse_channel("CLEANUP_NOTIFY_CHANNEL", get("CLEANUP_NOTIFY_CHANNEL")),
+            reminders=parse_reminders(get("CLEANUP_REMINDERS")),
         )
 
     def require_slack(self) -> None:
@@ -83,6 +111,45 @@ def parse_regions(text: str) -> tuple[str, ...]:
         if not _REGION_RE.match(region):
             raise ConfigError(f"CLEANUP_REGIONS: {region!r} is not an AWS region name (like us-east-1)")
     return regions
+
+
+def parse_channel(name: str, text: str) -> str:
+    if text and not _CHANNEL_ID_RE.match(text):
+        raise ConfigError(f"{name}: {text!r} is not a Slack channel ID (like C0123ABCD; not a #name)")
+    return text
+
+
+def parse_reminders(text: str) -> tuple[Reminder, ...]:
+    """`profile@CHANNEL:interval` entries, comma-separated; interval units m, h, d (e.g. dogcat@C0123ABCD:24h).
+
+    Raises ConfigError naming the first bad entry. Whether the profile exists is checked where profiles load.
+    """
+    reminders: list[Reminder] = []
+    seen: dict[str, str] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _REMINDER_RE.match(entry)
+        if match is None:
+            raise ConfigError(
+                f"CLEANUP_REMINDERS: {entry!r} is not profile@CHANNEL_ID:interval "
+                "(like dogcat@C0123ABCD:24h; interval units m, h or d)"
+            )
+        channel = match["channel"]
+        if not _CHANNEL_ID_RE.match(channel):
+            raise ConfigError(f"CLEANUP_REMINDERS: {entry!r}: {channel!r} is not a Slack channel ID (like C0123ABCD)")
+        interval = int(match["number"]) * _UNIT_SECONDS[match["unit"]]
+        if not MIN_REMINDER_SECONDS <= interval <= MAX_REMINDER_SECONDS:
+            raise ConfigError(f"CLEANUP_REMINDERS: {entry!r}: the interval must be between 5m and 365d")
+        reminder = Reminder(match["profile"], channel, float(interval), entry)
+        if reminder.key in seen:
+            raise ConfigError(
+                f"CLEANUP_REMINDERS: {entry!r}: {reminder.key} is already scheduled by {seen[reminder.key]!r}"
+            )
+        seen[reminder.key] = entry
+        reminders.append(reminder)
+    return tuple(reminders)
 
 
 def is_region_name(text: str) -> bool:

@@ -59,11 +59,10 @@ def serve_http(settings: Settings, host: str | None = None) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from slack_bolt.adapter.wsgi import SlackRequestHandler
-
             from bot.slack.app import build
+            from bot.slack.http import wsgi_app
 
-            return SlackRequestHandler(build(settings).app, path="/slack/events")
+            return wsgi_app(build(settings).app)
 
     log.info("serving Slack over HTTP on port %s at POST /slack/events", settings.port)
     _Server().run()

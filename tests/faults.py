@@ -40,7 +40,8 @@ class _Body:
         yield self._body
 
 
-def error_response(service: str, code: str, message: str, status: int) -> AWSResponse:
+def error_wire(service: str, code: str, message: str, status: int) -> tuple[int, dict[str, str], bytes]:
+    """(HTTP status, headers, body) of an AWS error in `service`'s wire format, as AWS sends it."""
     protocol = SERVICES[service][0]
     headers = {"x-amzn-RequestId": "fault-injected"}
     if protocol == "json":
@@ -59,6 +60,11 @@ def error_response(service: str, code: str, message: str, status: int) -> AWSRes
     else:
         headers["Content-Type"] = "application/xml"
         body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+    return status, headers, body
+
+
+def error_response(service: str, code: str, message: str, status: int) -> AWSResponse:
+    status, headers, body = error_wire(service, code, message, status)
     return AWSResponse("https://fault.invalid/", status, headers, _Body(body))
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, is_not_found
+from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 
 
@@ -69,7 +69,10 @@ class RestApiType(ResourceType):
             arn=f"arn:{_partition(aws, region)}:apigateway:{region}::/restapis/{api_id}",
             identity=f"{api_id}|{iso(api.get('createdDate'))}",
             tags=dict(api.get("tags") or {}),
-            details={"endpoint_types": list(api.get("endpointConfiguration", {}).get("types", []))},
+            details={
+                "endpoint_types": list(api.get("endpointConfiguration", {}).get("types", [])),
+                "created_at": epoch_seconds(api.get("createdDate")),
+            },
         )
 
 
@@ -112,5 +115,5 @@ class HttpApiType(ResourceType):
             arn=f"arn:{_partition(aws, region)}:apigateway:{region}::/apis/{api_id}",
             identity=f"{api_id}|{iso(api.get('CreatedDate'))}",
             tags=dict(api.get("Tags") or {}),
-            details={"protocol": api.get("ProtocolType", "")},
+            details={"protocol": api.get("ProtocolType", ""), "created_at": epoch_seconds(api.get("CreatedDate"))},
         )

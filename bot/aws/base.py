@@ -8,9 +8,11 @@ Nothing here knows about Slack, profiles or plans.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -51,7 +53,8 @@ class Found:
     refs: list[Ref] = field(default_factory=list)
     guard: str | None = None  # an AWS guard that forbids deletion (deletion protection, Object Lock)
     usage: dict[str, Any] = field(default_factory=dict)  # cost facts: instances, stored bytes, capacity
-    details: dict[str, Any] = field(default_factory=dict)  # small JSON-able facts worth showing
+    # small JSON-able facts worth showing; "created_at" (epoch seconds) when AWS tells when it was created
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -145,3 +148,28 @@ def error_message(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Message", "")) or str(error)
     return str(error)
+
+
+_FRACTION_RE = re.compile(r"(\.\d{6})\d+")
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """A creation time as AWS returns it, as epoch seconds; None when missing or unreadable.
+
+    Accepts datetimes (naive ones are UTC), ISO 8601 text (Lambda's "2019-08-14T22:24:11.926+0000", or nine
+    fraction digits from emulators) and numbers (CloudWatch Logs' milliseconds since the epoch).
+    """
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) / 1000 if value > 1e11 else float(value)
+    if isinstance(value, str) and value.strip():
+        text = _FRACTION_RE.sub(r"\1", value.strip()).replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return None

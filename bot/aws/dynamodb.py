@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, is_not_found
+from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 from bot.aws.waiters import wait_until_gone
 
@@ -77,7 +77,11 @@ class TableType(ResourceType):
             tags=tags,
             guard="deletion protection is on" if table.get("DeletionProtectionEnabled") else None,
             usage=_usage(table),
-            details={"status": table.get("TableStatus", ""), "items": table.get("ItemCount", 0)},
+            details={
+                "status": table.get("TableStatus", ""),
+                "items": table.get("ItemCount", 0),
+                "created_at": epoch_seconds(created),
+            },
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, ResourceType
+from bot.aws.base import GLOBAL, Found, NameMatch, ResourceType, epoch_seconds
 from bot.aws.clients import Aws
 
 
@@ -73,18 +73,12 @@ class RoleType(ResourceType):
         client = aws.client("iam", GLOBAL)
         try:
             role = client.get_role(RoleName=id_)["Role"]
-            tags = role.get("Tags")
-            if tags is None:
-                tags = [
-                    tag
-                    for page in client.get_paginator("list_role_tags").paginate(RoleName=id_)
-                    for tag in page["Tags"]
-                ]
+            tags = role.get("Tags", [])  # GetRole returns every tag of the role; the key is absent when none
         except ClientError as e:
             if _no_such_entity(e):
                 return None
             raise
-        details: dict[str, Any] = {"path": role.get("Path", "/")}
+        details: dict[str, Any] = {"path": role.get("Path", "/"), "created_at": epoch_seconds(role.get("CreateDate"))}
         last_used = role.get("RoleLastUsed") or {}
         if last_used.get("LastUsedDate"):
             details["last_used"] = _iso(last_used["LastUsedDate"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found, role_name_from_arn
+from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, epoch_seconds, is_not_found, role_name_from_arn
 from bot.aws.clients import Aws
 
 
@@ -57,5 +57,6 @@ class FunctionType(ResourceType):
             identity=str(fn.get("LastModified", "")),
             tags=dict(tags),
             refs=refs,
-            details={"runtime": fn.get("Runtime", "")},
+            # Lambda reports no creation time: LastModified is the latest it can have been created.
+            details={"runtime": fn.get("Runtime", ""), "created_at": epoch_seconds(fn.get("LastModified"))},
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, is_not_found
+from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 
 
@@ -58,7 +58,10 @@ class LogGroupType(ResourceType):
             identity=str(group.get("creationTime", "")),
             tags=tags,
             usage={"stored_bytes": int(group.get("storedBytes", 0))},
-            details={"retention_days": group.get("retentionInDays")},
+            details={
+                "retention_days": group.get("retentionInDays"),
+                "created_at": epoch_seconds(group.get("creationTime")),
+            },
         )
 
 

@@ -1,10 +1,14 @@
 """S3 buckets: listed account-wide, read and emptied through the client of each bucket's own region.
 
-Emptying is the delicate part. It lists a few pages of versions and delete markers from the start of the
-listing, deletes those batches concurrently, and lists from the start again until nothing is left: correct on
-S3 and on moto (whose version markers break when their entry is deleted mid-listing), and memory stays bounded
-by BATCH_SIZE x PAGES_PER_ROUND whatever the bucket holds. Versioning is never suspended, and the per-key errors
-that DeleteObjects reports inside a successful response are raised, never ignored.
+Emptying is the delicate part. A round lists up to PAGES_PER_ROUND pages of versions and delete markers from the
+start of the listing (no deletion in between), deletes those batches concurrently, and the next round lists from
+the start again. That is correct on S3 and on moto, whose listing markers break when their entry was deleted
+mid-listing and whose backend is not safe to list while another thread deletes (see MOTO-NOTES); memory stays
+bounded by BATCH_SIZE x PAGES_PER_ROUND whatever the bucket holds. A round whose listing reached the end is the
+last: DeleteBucket itself confirms the bucket is empty (and if something was written meanwhile, it answers
+BucketNotEmpty and another pass runs), so the requests are the minimum: the listing pages plus one DeleteObjects
+per page. Versioning is never suspended, and the per-key errors that DeleteObjects reports inside a successful
+response are raised, never ignored.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, ResourceType, error_code
+from bot.aws.base import GLOBAL, Found, NameMatch, ResourceType, epoch_seconds, error_code
 from bot.aws.clients import Aws
 
 BATCH_SIZE = 1000  # keys per DeleteObjects call (AWS's maximum) and per listing page
-PAGES_PER_ROUND = 4  # listing pages read, then deleted concurrently, before listing again from the start
+PAGES_PER_ROUND = 8  # listing pages read, then deleted concurrently, before listing again from the start
+EMPTY_PASSES = 3  # emptying passes before giving up on a bucket that keeps getting new objects
 USAGE_PAGES = 10  # listing pages read to measure a bucket; beyond that the usage says complete=False
 
 _BUCKET_GONE = frozenset({"NoSuchBucket", "404", "NotFound"})
@@ -64,9 +69,15 @@ class BucketType(ResourceType):
 
     def delete(self, aws: Aws, found: Found) -> None:
         client = aws.client("s3", found.region)
-        self._empty(aws, client, found.id)
-        self._abort_uploads(aws, client, found.id)
-        client.delete_bucket(Bucket=found.id)
+        for attempt in range(1, EMPTY_PASSES + 1):
+            self._empty(aws, client, found.id)
+            self._abort_uploads(aws, client, found.id)
+            try:
+                client.delete_bucket(Bucket=found.id)
+                return
+            except ClientError as e:
+                if error_code(e) != "BucketNotEmpty" or attempt == EMPTY_PASSES:
+                    raise
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -101,6 +112,7 @@ class BucketType(ResourceType):
             tags=tags,
             guard=guard,
             usage=usage,
+            details={"created_at": epoch_seconds(bucket.get("CreationDate"))},
         )
 
     def _tags(self, client: Any, name: str) -> dict[str, str]:
@@ -140,34 +152,38 @@ class BucketType(ResourceType):
     # -- emptying --------------------------------------------------------------------------------------------
 
     def _empty(self, aws: Aws, client: Any, name: str) -> None:
-        """Delete every object version and delete marker, a bounded round at a time."""
+        """Delete every object version and delete marker, a bounded round at a time, until the listing ends."""
         previous_head: dict[str, str] | None = None
         while True:
-            batches = self._first_batches(client, name)
-            if not batches:
-                return
-            if batches[0][0] == previous_head:
+            batches, reached_end = self._first_batches(client, name)
+            if batches and batches[0][0] == previous_head:
                 # Every key of the last round was reported deleted, yet the listing starts with one again.
                 raise ClientError(
                     {"Error": {"Code": "BucketNotEmpty", "Message": "object versions remain after deletion"}},
                     "DeleteObjects",
                 )
-            previous_head = batches[0][0]
-            aws.map(lambda batch: self._delete_batch(client, name, batch), batches)
+            if batches:
+                previous_head = batches[0][0]
+                aws.map(lambda batch: self._delete_batch(client, name, batch), batches)
+            if reached_end:
+                return
 
-    def _first_batches(self, client: Any, name: str) -> list[list[dict[str, str]]]:
-        """Up to PAGES_PER_ROUND pages from the start of the listing, as DeleteObjects batches."""
+    def _first_batches(self, client: Any, name: str) -> tuple[list[list[dict[str, str]]], bool]:
+        """Up to PAGES_PER_ROUND pages from the start of the listing, as DeleteObjects batches; and whether the
+        listing ended within them."""
         pages = client.get_paginator("list_object_versions").paginate(
             Bucket=name, PaginationConfig={"PageSize": BATCH_SIZE}
         )
         batches: list[list[dict[str, str]]] = []
+        reached_end = True
         for page in islice(pages, PAGES_PER_ROUND):
             entries = [
                 {"Key": entry["Key"], "VersionId": entry["VersionId"]}
                 for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
             ]
             batches.extend(_chunks(entries, BATCH_SIZE))
-        return batches
+            reached_end = not page.get("IsTruncated")
+        return batches, reached_end
 
     def _delete_batch(self, client: Any, name: str, batch: list[dict[str, str]]) -> None:
         response = client.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})

@@ -12,7 +12,16 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, is_not_found, role_name_from_arn
+from bot.aws.base import (
+    GLOBAL,
+    Found,
+    NameMatch,
+    Ref,
+    ResourceType,
+    epoch_seconds,
+    is_not_found,
+    role_name_from_arn,
+)
 from bot.aws.clients import Aws
 from bot.aws.waiters import wait_until_gone
 
@@ -139,7 +148,11 @@ class EndpointType(_SageMakerType):
             tags=_tags(aws, region, arn),
             refs=refs,
             usage={"instances": _instances(described, config)},
-            details={"status": described.get("EndpointStatus", ""), "config": config_name},
+            details={
+                "status": described.get("EndpointStatus", ""),
+                "config": config_name,
+                "created_at": epoch_seconds(described.get("CreationTime")),
+            },
         )
 
 
@@ -198,7 +211,7 @@ class EndpointConfigType(_SageMakerType):
             identity=described["CreationTime"].isoformat(),
             tags=_tags(aws, region, arn),
             refs=[Ref("sagemaker.model", region, model, "model") for model in models],
-            details={"models": models},
+            details={"models": models, "created_at": epoch_seconds(described.get("CreationTime"))},
         )
 
 
@@ -239,6 +252,7 @@ class ModelType(_SageMakerType):
             identity=described["CreationTime"].isoformat(),
             tags=_tags(aws, region, arn),
             refs=refs,
+            details={"created_at": epoch_seconds(described.get("CreationTime"))},
         )
 
 

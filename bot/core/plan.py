@@ -27,6 +27,9 @@ class PlannedResource:
     keep: KeepKind | None = None  # set when the resource is kept
     keep_reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    # when AWS says it was created, epoch seconds (for Lambda: last modified, a lower bound of its age); None
+    # when unknown
+    created_at: float | None = None
 
     @property
     def key(self) -> str:

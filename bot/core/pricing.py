@@ -82,3 +82,22 @@ def format_monthly(cost: float | None) -> str:
     if cost < 0.01:
         return "< $0.01/month"
     return f"${cost:,.2f}/month"
+
+
+def cost_since_created(monthly: float | None, created_at: float | None, now: float) -> float | None:
+    """What a resource has cost from its creation until `now` at today's monthly rate; None when either is unknown.
+
+    An estimate: it assumes the resource was provisioned as it is now for its whole life.
+    """
+    if monthly is None or created_at is None:
+        return None
+    hours = max(0.0, now - created_at) / 3600
+    return monthly * hours / float(price_table()["hours_per_month"])
+
+
+def format_usd(cost: float) -> str:
+    if cost == 0:
+        return "$0"
+    if cost < 0.01:
+        return "< $0.01"
+    return f"${cost:,.2f}"

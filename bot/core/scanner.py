@@ -24,7 +24,11 @@ from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem
 from bot.core.pricing import monthly_cost
 from bot.profiles import Profile, Selector
 
-SCAN_WORKERS = 16
+WORKERS_PER_REGION = 12  # listings and reads are independent per region: regions must not queue behind each other
+
+
+def scan_workers(regions: Sequence[str]) -> int:
+    return min(64, WORKERS_PER_REGION * (len(regions) + 1))  # + 1 for the global services (IAM, S3)
 
 
 class ScanError(Exception):
@@ -81,7 +85,7 @@ def scan(
     except (ClientError, BotoCoreError) as e:
         raise ScanError(f"cannot reach AWS to identify the account: {error_code(e)}: {error_message(e)}") from None
 
-    with ThreadPoolExecutor(max_workers=SCAN_WORKERS, thread_name_prefix="scan") as pool:
+    with ThreadPoolExecutor(max_workers=scan_workers(regions), thread_name_prefix="scan") as pool:
         inventory = _list_everything(aws, pool, profile, regions, account_id, types)
         _follow_references(aws, pool, profile, inventory, types)
 
@@ -255,10 +259,16 @@ def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, Resou
                 keep=kind,
                 keep_reason=reason,
                 details=found.details,
+                created_at=_created_at(found),
             )
         )
     planned.sort(key=lambda r: (list(types).index(r.type) if r.type in types else 99, r.region, r.name))
     return planned
+
+
+def _created_at(found: Found) -> float | None:
+    value = found.details.get("created_at")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _plan_key(found: Found) -> str:
@@ -283,7 +293,7 @@ def users_outside(aws: Aws, plan: Plan, types: Mapping[str, ResourceType] | None
     planned = {lookup_key(types, r.type, r.region, r.id): r for r in plan.to_delete}
     user_types = [t for t in types.values() if t.is_user]
     reasons: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=SCAN_WORKERS, thread_name_prefix="recheck") as pool:
+    with ThreadPoolExecutor(max_workers=scan_workers(plan.regions), thread_name_prefix="recheck") as pool:
         jobs = [
             (t, region, pool.submit(t.find, aws, region, lambda _n: True))
             for t in user_types

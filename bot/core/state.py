@@ -10,6 +10,10 @@ submissions from two teammates, or several copies of the app on the same file.
 
 A run's owner keeps a lease (``heartbeat_at``) fresh while it works; a run left ``running`` whose lease went stale
 (its process crashed or was restarted) is claimed by exactly one other runner and resumed.
+
+Scheduled reminders keep one row each in ``reminders``: when the next one is due, who claimed the last one and
+when. Claiming is a compare-and-set on ``next_due``, so one reminder is posted per interval however many
+processes share the file, and a restarted process continues the schedule from the stored last run.
 """
 
 from __future__ import annotations
@@ -74,6 +78,14 @@ CREATE TABLE IF NOT EXISTS audit (
     action  TEXT NOT NULL,
     detail  TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS reminders (
+    key        TEXT PRIMARY KEY,            -- profile@channel
+    next_due   REAL NOT NULL,
+    owner      TEXT NOT NULL DEFAULT '',    -- the process that claimed the last run
+    last_run   REAL,                        -- when the last run was claimed (the scheduler's clock)
+    plan_id    TEXT NOT NULL DEFAULT '',    -- the plan the last posted reminder offered
+    outcome    TEXT NOT NULL DEFAULT ''     -- what the last run did, for people and tests
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -112,6 +124,22 @@ class PlanRecord:
     @property
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class ReminderState:
+    key: str
+    next_due: float
+    owner: str
+    last_run: float | None
+    plan_id: str
+    outcome: str
+
+    def due(self, interval: float) -> float:
+        """When the next run is due; a shortened interval counts from the last run at once."""
+        if self.last_run is None:
+            return self.next_due
+        return min(self.next_due, self.last_run + interval)
 
 
 @dataclass(frozen=True)
@@ -353,6 +381,58 @@ class StateStore:
             }
             entries.append(HistoryEntry(_record(row), counts))
         return entries
+
+    # -- reminders (a lease per schedule) ----------------------------------------------------------------------
+
+    def reminder(self, key: str) -> ReminderState | None:
+        row = self._conn().execute("SELECT * FROM reminders WHERE key = ?", (key,)).fetchone()
+        return ReminderState(**{k: row[k] for k in row.keys()}) if row is not None else None  # noqa: SIM118
+
+    def claim_reminder(self, key: str, interval: float, owner: str, now: float) -> ReminderState | None:
+        """Claim the run of schedule `key` due at or before `now`; None when it is not due or another process won.
+
+        A schedule seen for the first time is due at once. The winner moves ``next_due`` to ``now + interval``
+        with ``UPDATE ... WHERE key = ? AND next_due = ?``: of several processes reading the same due time, the
+        one whose UPDATE changed a row owns this interval's run.
+        """
+        state = self.reminder(key)
+        if state is None:
+            with self._tx() as db:
+                db.execute("INSERT OR IGNORE INTO reminders (key, next_due) VALUES (?, ?)", (key, now))
+            state = self.reminder(key)
+            assert state is not None
+        if now < state.due(interval):
+            return None
+        with self._tx() as db:
+            won = (
+                db.execute(
+                    "UPDATE reminders SET next_due = ?, owner = ?, last_run = ?, outcome = 'running'"
+                    " WHERE key = ? AND next_due = ?",
+                    (now + interval, owner, now, key, state.next_due),
+                ).rowcount
+                == 1
+            )
+        return self.reminder(key) if won else None
+
+    def finish_reminder(self, key: str, owner: str, outcome: str, plan_id: str | None = None) -> None:
+        """Record what the claimed run did (and the plan it offered), unless another process has claimed since."""
+        with self._tx() as db:
+            if plan_id is None:
+                db.execute("UPDATE reminders SET outcome = ? WHERE key = ? AND owner = ?", (outcome, key, owner))
+            else:
+                db.execute(
+                    "UPDATE reminders SET outcome = ?, plan_id = ? WHERE key = ? AND owner = ?",
+                    (outcome, plan_id, key, owner),
+                )
+
+    def retry_reminder(self, key: str, owner: str, claimed: ReminderState, at: float, outcome: str) -> bool:
+        """Bring the next run forward to `at` after a failed one, unless the schedule moved on meanwhile."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE reminders SET next_due = ?, outcome = ? WHERE key = ? AND owner = ? AND next_due = ?",
+                (min(at, claimed.next_due), outcome, key, owner, claimed.next_due),
+            )
+            return cursor.rowcount == 1
 
     # -- results and audit -------------------------------------------------------------------------------------
 

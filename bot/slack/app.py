@@ -15,7 +15,9 @@ from bot.aws.registry import RESOURCE_TYPES
 from bot.config import Settings
 from bot.core.state import StateStore
 from bot.profiles import load_profiles
+from bot.slack.feed import Feed
 from bot.slack.listeners import register_listeners
+from bot.slack.reminders import ReminderScheduler, SchedulerOptions
 from bot.slack.runner import Runner, RunnerOptions, Slack
 from bot.slack.service import CleanupService
 
@@ -28,10 +30,13 @@ class Assembled:
     service: CleanupService
     store: StateStore
     runner: Runner
+    reminders: ReminderScheduler | None = None
+    feed: Feed | None = None
 
 
 def build(settings: Settings, aws: Aws | None = None, start_background: bool = True) -> Assembled:
-    """Everything the app needs; with `start_background`, abandoned runs are resumed and plans expire."""
+    """Everything the app needs; with `start_background`, abandoned runs are resumed, plans expire and scheduled
+    reminders run."""
     settings.require_slack()
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = App(
@@ -45,10 +50,18 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     store = StateStore(settings.state_db)
     aws = aws or Aws(boto3.session.Session())
     slack = Slack(client)
-    runner = Runner(store, aws, slack, RunnerOptions.from_env())
+    feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
+    runner = Runner(store, aws, slack, RunnerOptions.from_env(), on_finished=feed.run_finished if feed else None)
     service = CleanupService(settings, store, aws, slack, profiles, runner)
+    reminders = (
+        ReminderScheduler(settings, store, aws, slack, profiles, SchedulerOptions.from_env())
+        if settings.reminders
+        else None
+    )
     register_listeners(app, service)
     if start_background:
         runner.start_janitor()
+        if reminders is not None:
+            reminders.start()
     log.info("dogcat-cleanup ready: regions %s, state %s", ",".join(settings.regions), settings.state_db)
-    return Assembled(app, service, store, runner)
+    return Assembled(app, service, store, runner, reminders, feed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.plan import Plan, PlannedResource, ResourceResult
-from bot.core.pricing import format_monthly
+from bot.core.pricing import cost_since_created, format_monthly, format_usd
 
 Block = dict[str, Any]
 
@@ -33,7 +33,11 @@ CONFIRM_CALLBACK = "cleanup_confirm"
 CONFIRM_BLOCK = "confirm_block"
 CONFIRM_INPUT = "confirm_input"
 CONFIRM_WORD = "confirm"
+# The requester recorded for plans a scheduled reminder posted: never a Slack user ID, so it never matches one
+# (anyone eligible may approve) and is never rendered as a mention.
+REMINDER_REQUESTER = "scheduled-reminder"
 
+FINAL_GONE = frozenset({"deleted", "already_gone"})
 RESULT_ICONS = {"deleted": "✅", "already_gone": "☑️", "skipped": "⏭️", "failed": "❌"}
 RESULT_WORDS = {"deleted": "deleted", "already_gone": "already gone", "skipped": "skipped", "failed": "failed"}
 KEEP_WORDS = {
@@ -88,6 +92,21 @@ def duration(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def who(user: str) -> str:
+    """A requester for people: a mention, or "a scheduled reminder" for plans the schedule posted."""
+    return "a scheduled reminder" if user == REMINDER_REQUESTER else f"<@{esc(user)}>"
+
+
+def age(seconds: float) -> str:
+    """How old, roughly: "40 minutes", "26 hours", "3 days"."""
+    minutes = max(0.0, seconds) / 60
+    if minutes < 120:
+        return plural(round(minutes), "minute")
+    if minutes < 48 * 60:
+        return plural(round(minutes / 60), "hour")
+    return plural(round(minutes / 1440), "day")
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -228,6 +247,8 @@ def _plan_blocks(plan: Plan, ctx: PlanContext, status: str | None, buttons: bool
         return nothing_found_blocks(plan, ctx), False
     truncated = False
     blocks: list[Block] = [header(f"Cleanup plan: {plan.profile}"), section(plan_summary(plan))]
+    if ctx.requester == REMINDER_REQUESTER:
+        blocks.insert(1, section(reminder_text(plan)))
     tail = "; the full list is in the thread"
     groups = list(group_by_service(plan.to_delete).items())
     # every group gets a section; if a custom profile ever has more services than fit, the last one summarises
@@ -254,7 +275,7 @@ def _plan_blocks(plan: Plan, ctx: PlanContext, status: str | None, buttons: bool
         )
     blocks.append(
         context(
-            f"Requested by <@{esc(ctx.requester)}> · account {esc(plan.account_id)} · plan `{esc(ctx.plan_id)}`"
+            f"Requested by {who(ctx.requester)} · account {esc(plan.account_id)} · plan `{esc(ctx.plan_id)}`"
             + (f" · expires {slack_date(ctx.expires_at)}" if ctx.expires_at and status is None else "")
         )
     )
@@ -304,7 +325,7 @@ def nothing_found_blocks(plan: Plan, ctx: PlanContext) -> list[Block]:
     ]
     if plan.problems:
         blocks.append(section(problems_text(plan, ":warning: But some parts could not be checked:")))
-    blocks.append(context(f"Requested by <@{esc(ctx.requester)}> · account {esc(plan.account_id)}"))
+    blocks.append(context(f"Requested by {who(ctx.requester)} · account {esc(plan.account_id)}"))
     return blocks
 
 
@@ -373,7 +394,8 @@ def confirm_modal(plan: Plan, ctx: PlanContext) -> dict[str, Any]:
     n = len(plan.to_delete)
     blocks: list[Block] = [
         section(
-            f"<@{esc(ctx.requester)}> asks to delete *{plural(n, 'resource')}* in account {esc(plan.account_id)} "
+            f"{_capital(who(ctx.requester))} asks to delete *{plural(n, 'resource')}* in account "
+            f"{esc(plan.account_id)} "
             f"({', '.join(plan.regions)}), {cost_text(plan)}. This cannot be undone."
         )
     ]
@@ -506,11 +528,11 @@ def history_blocks(entries: Sequence[Any]) -> list[Block]:
     lines = []
     for entry in entries:
         rec = entry.record
-        who = f"<@{esc(rec.requester)}>" + (f", approved by <@{esc(rec.approver)}>" if rec.approver else "")
+        asked = who(rec.requester) + (f", approved by <@{esc(rec.approver)}>" if rec.approver else "")
         result = "nothing to clean" if rec.status == "cancelled" and not rec.plan.to_delete else rec.status
         if entry.counts:
             result += f": {counts_text(entry.counts)}"
-        lines.append(f"• {slack_date(rec.created_at)} · `{esc(rec.profile)}` · asked by {who} · *{esc(result)}*")
+        lines.append(f"• {slack_date(rec.created_at)} · `{esc(rec.profile)}` · asked by {asked} · *{esc(result)}*")
     return [section("*Last cleanups*"), *(section(t) for t in pack(lines)[:20])]
 
 
@@ -519,4 +541,101 @@ def not_in_channel_text(channel: str) -> str:
         f"I can't post the plan in <#{esc(channel)}> because I'm not a member of it. "
         "Invite me with `/invite @dogcat-cleanup` (or the channel's settings → Integrations → Add apps), "
         "then run the command again."
+    )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# -- scheduled reminders and the channel feed -------------------------------------------------------------------
+
+
+def reminder_text(plan: Plan) -> str:
+    """The banner of a plan a scheduled reminder posted: how old the stack is and what it has cost so far.
+
+    Worked out at the scan's time (`plan.created_at`) from each resource's creation time and monthly price.
+    """
+    now = plan.created_at
+    spent = [cost_since_created(r.monthly_cost, r.created_at, now) for r in plan.to_delete]
+    total = sum(c for c in spent if c is not None)
+    unknown = sum(1 for c in spent if c is None)
+    text = ":alarm_clock: *Scheduled reminder*: this workshop stack is still in the account"
+    created = [r.created_at for r in plan.to_delete if r.created_at is not None]
+    if created:
+        oldest = min(created)
+        text += f"; its oldest resource was created {slack_date(oldest)}, {age(now - oldest)} before this reminder"
+    text += f". Since it was created it has cost about *{format_usd(total)}*"
+    if unknown:
+        text += f" (not counting {plural(unknown, 'resource')} whose price or creation time is unknown)"
+    return text + (
+        ", estimated from creation times and the price table. "
+        "Delete it with the button below, or cancel to keep it until the next reminder."
+    )
+
+
+def _safe_url(url: str) -> bool:
+    """A plain https URL that can sit in a mrkdwn link as it is."""
+    return url.startswith("https://") and not any(c in url for c in " <>|\n")
+
+
+def _alive_line(r: PlannedResource, result: ResourceResult | None) -> str:
+    state = "not handled" if result is None else RESULT_WORDS.get(result.status, result.status)
+    if result is not None and result.error_code:
+        state += f" `{esc(one_line(clip(result.error_code, 100)))}`"
+    return f"• {_name(r.label, r.name, r.region)} · {format_monthly(r.monthly_cost)} · {state}"
+
+
+def feed_blocks(
+    plan: Plan,
+    results: Sequence[ResourceResult],
+    status: str,
+    requester: str,
+    approver: str,
+    channel: str,
+    permalink: str,
+    plan_id: str,
+    error: str = "",
+) -> list[Block]:
+    """The one short notice a finished run (done or failed) posts to the notification channel.
+
+    Says who asked and approved, the counts and the cost stopped, and links to the run's thread; when anything
+    approved is still there (failed, skipped, not reached) it lists it, costliest first, with what it still costs.
+    """
+    counts = Counter(r.status for r in results)
+    word, icon = ("done", ":white_check_mark:") if status == "done" else ("failed", ":warning:")
+    head = (
+        f"{icon} *Cleanup of `{esc(one_line(plan.profile))}` {word}* in {esc(', '.join(plan.regions))} "
+        f"(account {esc(plan.account_id)})\n"
+        f"Asked by {who(requester)}, approved by <@{esc(approver)}> · {counts_text(counts)} · "
+        f"cost stopped: about *{format_monthly(cost_stopped(plan, results))}*"
+    )
+    out: list[Block] = [section(head)]
+    if error:
+        out.append(section(f":x: The run stopped with an error: `{esc(one_line(clip(error, 500)))}`"))
+    by_key = {r.key: r for r in results}
+    alive = [r for r in plan.to_delete if by_key.get(r.key) is None or by_key[r.key].status not in FINAL_GONE]
+    if alive:
+        alive.sort(key=lambda r: -(r.monthly_cost or 0.0))
+        unknown = sum(1 for r in alive if r.monthly_cost is None)
+        title = (
+            f":money_with_wings: *Still alive* ({len(alive)}), still costing about "
+            f"*{format_monthly(sum(r.monthly_cost or 0.0 for r in alive))}*"
+            + (f" (+{plural(unknown, 'resource')} with an unknown price)" if unknown else "")
+            + ":"
+        )
+        lines = [_alive_line(r, by_key.get(r.key)) for r in alive]
+        out.append(section(fit_lines(title, lines, alive, "; see the thread")[0]))
+    thread = f"<{permalink}|Open the thread> in" if _safe_url(permalink) else "The thread is in"
+    out.append(context(f"{thread} <#{esc(channel)}> · plan `{esc(plan_id)}`"))
+    return out
+
+
+def feed_text(plan: Plan, results: Sequence[ResourceResult], status: str) -> str:
+    """The notice's notification fallback text."""
+    counts = Counter(r.status for r in results)
+    word = "done" if status == "done" else "failed"
+    return (
+        f"Cleanup of {plan.profile} {word}: {counts_text(counts)}; "
+        f"cost stopped about {format_monthly(cost_stopped(plan, results))}"
     )

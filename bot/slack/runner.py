@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ENV_REST_API_INTERVAL = "CLEANUP_REST_API_DELETE_INTERVAL"
 ENV_LEASE = "CLEANUP_RUN_LEASE_SECONDS"
+ENV_WAIT_TIMEOUT = "CLEANUP_WAIT_TIMEOUT_SECONDS"  # longest wait for AWS to finish deleting an endpoint or table
 DEFAULT_LEASE_SECONDS = 60.0
 
 
@@ -59,6 +60,8 @@ class RunnerOptions:
         if os.environ.get(ENV_REST_API_INTERVAL, "").strip():
             # AWS allows one DeleteRestApi per 30 s; emulators and tests do not enforce it
             executor = replace(executor, delete_interval=_env_float(ENV_REST_API_INTERVAL, 30.0))
+        if os.environ.get(ENV_WAIT_TIMEOUT, "").strip():
+            executor = replace(executor, wait_timeout=_env_float(ENV_WAIT_TIMEOUT, executor.wait_timeout))
         return cls(lease_seconds=max(1.0, _env_float(ENV_LEASE, DEFAULT_LEASE_SECONDS)), executor=executor)
 
     @property
@@ -116,11 +119,14 @@ class Runner:
         slack: Slack,
         options: RunnerOptions | None = None,
         execute_fn: Callable[..., list[ResourceResult]] = execute,
+        on_finished: Callable[[str, str], None] | None = None,
     ) -> None:
         self.store, self.aws, self.slack = store, aws, slack
         self.options = options or RunnerOptions()
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._execute = execute_fn
+        # called once per finished run (done or failed) with (plan id, error or ""), e.g. the channel feed
+        self.on_finished = on_finished
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="run")
         self._stop = threading.Event()
         self._janitor: threading.Thread | None = None
@@ -303,7 +309,11 @@ class Runner:
             outcome = blocks.counts_text({s: sum(1 for r in ordered if r.status == s) for s in FINAL_RESULTS})
             top = blocks.status_finished(approver, ordered, seconds, stopped)
         self.slack.update(channel, thread, f"Cleanup {status}", blocks.plan_blocks(plan, ctx, top))
-        self.store.finish_run(plan_id, self.id, status, outcome)
+        if self.store.finish_run(plan_id, self.id, status, outcome) and self.on_finished is not None:
+            try:
+                self.on_finished(plan_id, error)
+            except Exception:
+                log.exception("reporting the end of plan %s failed", plan_id)
 
 
 class _Progress:

@@ -74,15 +74,16 @@ class CleanupService:
         profile = self.profiles.get(name)
         if profile is None:
             known = ", ".join(f"`{blocks.esc(p)}`" for p in sorted(self.profiles)) or "none"
+            shown = blocks.clip(name, 100)  # whatever was typed, the reply stays readable
             return CommandReply(
-                f"Unknown profile {name}",
-                [blocks.section(f"There is no profile `{blocks.esc(name)}`. Profiles: {known}."), *self._usage()],
+                f"Unknown profile {shown}",
+                [blocks.section(f"There is no profile `{blocks.esc(shown)}`. Profiles: {known}."), *self._usage()],
             )
         regions = tuple(dict.fromkeys(w.strip(",") for w in region_words if w.strip(","))) or self.settings.regions
         bad = [r for r in regions if not is_region_name(r)]
         try:
             if bad:
-                raise ScanError(f"unknown AWS region {', '.join(bad)}")
+                raise ScanError(f"unknown AWS region {', '.join(blocks.clip(r, 60) for r in bad[:5])}")
             check_regions(self.aws, regions)
         except ScanError as e:
             known_regions = sorted(
@@ -177,6 +178,16 @@ class CleanupService:
             return "You asked for this cleanup, so a teammate must approve it (two-person rule)."
         return ""
 
+    @staticmethod
+    def wrong_channel(record: PlanRecord, channel: str) -> str:
+        """Why a click from `channel` may not act on `record`, or "" when it comes from the plan's own message.
+
+        Slack sends the channel of the message whose button was clicked, so a mismatch is a crafted request.
+        """
+        if channel == record.channel:
+            return ""
+        return f"This plan belongs to <#{record.channel}>; use the buttons on its message there."
+
     def state_problem(self, record: PlanRecord) -> str:
         """Why `record` cannot be approved now, or "" when it can."""
         if record.status == "pending" and record.expired():
@@ -198,7 +209,7 @@ class CleanupService:
         if record is None:
             self.slack.ephemeral(channel, user, "I don't know this plan any more. Run /cleanup again.")
             return
-        problem = self.ineligible(user, record) or self.state_problem(record)
+        problem = self.wrong_channel(record, channel) or self.ineligible(user, record) or self.state_problem(record)
         if problem:
             self.slack.ephemeral(channel, user, problem)
             self.store.audit(plan_id, user, "approval-refused", problem)
@@ -213,6 +224,11 @@ class CleanupService:
         record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None
         if record is None:
             self.slack.ephemeral(channel, user, "I don't know this plan any more.")
+            return
+        wrong = self.wrong_channel(record, channel)
+        if wrong:
+            self.slack.ephemeral(channel, user, wrong)
+            self.store.audit(plan_id, user, "cancel-refused", wrong)
             return
         if user != record.requester and self.ineligible(user, record):
             self.slack.ephemeral(channel, user, "Only the requester or an approver can cancel this plan.")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 
 from dotenv import load_dotenv
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Settings
 from bot.slack.app import build
+from bot.slack.http import wsgi_app
 
 load_dotenv()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 assembled = build(Settings.from_env())
-app = SlackRequestHandler(assembled.app, path="/slack/events")
+app = wsgi_app(assembled.app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -43,7 +44,8 @@ def test_http_api_exact_name(aws: Aws) -> None:
     found = HttpApiType().find(aws, REGION, exact)
 
     assert [f.id for f in found] == [api_id]
-    assert found[0].details == {"protocol": "HTTP"}
+    assert found[0].details["protocol"] == "HTTP"
+    assert abs(found[0].details["created_at"] - time.time()) < 300  # when it was created, epoch seconds
     assert found[0].identity.startswith(f"{api_id}|")
     assert RestApiType().find(aws, REGION, exact) == []
 

@@ -160,29 +160,55 @@ def test_delete_empties_versioned_bucket_with_markers_and_uploads(aws: Aws) -> N
     assert max(sizes) <= s3.BATCH_SIZE
 
 
-def test_delete_in_bounded_rounds(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small batches force many rounds: each lists from the start, so moto's marker bug cannot stop it early."""
-    monkeypatch.setattr(s3, "BATCH_SIZE", 50)
-    monkeypatch.setattr(s3, "PAGES_PER_ROUND", 2)
-    versioned_bucket(aws, keys=200, versions=2, markers=30)
+def listing_sizes(aws: Aws) -> list[int]:
     listings: list[int] = []
     aws.client("s3").meta.events.register(
         "after-call.s3.ListObjectVersions",
         lambda parsed, **_: listings.append(len(parsed.get("Versions", [])) + len(parsed.get("DeleteMarkers", []))),
     )
-    sizes = count_delete_calls(aws)
+    return listings
+
+
+def test_delete_in_bounded_rounds(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small pages force several rounds, each listing from the start, so moto's marker bug cannot stop them
+    early; the request count is the minimum (one listing and one delete a page, no final empty listing)."""
+    monkeypatch.setattr(s3, "BATCH_SIZE", 50)
+    monkeypatch.setattr(s3, "PAGES_PER_ROUND", 2)
+    versioned_bucket(aws, keys=200, versions=2, markers=30)
     found = BucketType().get(aws, GLOBAL, BUCKET)
     assert found is not None
-    listings.clear()
+    listings = listing_sizes(aws)
+    sizes = count_delete_calls(aws)
 
     BucketType().delete(aws, found)
 
     assert not bucket_exists(aws, BUCKET)
     assert sum(sizes) == 430
     assert max(sizes) <= 50
+    assert len(listings) == 9 and len(sizes) == 9  # ceil(430 / 50) of each, in 5 rounds of at most 2 pages
     assert max(listings) <= 50
-    # 430 entries, 100 per round: 5 rounds of at most 2 pages, then one empty listing
-    assert len(listings) <= 5 * 2 + 1
+
+
+def test_objects_written_during_emptying_get_another_pass(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3, "BATCH_SIZE", 50)
+    versioned_bucket(aws, keys=60, versions=1, markers=0)
+    found = BucketType().get(aws, GLOBAL, BUCKET)
+    assert found is not None
+    client = aws.client("s3")
+    late: list[str] = []
+
+    def write_behind_the_listing(parsed: dict[str, object], **_: object) -> None:
+        if not parsed.get("IsTruncated") and not late:
+            late.append("aaa-late")
+            client.put_object(Bucket=BUCKET, Key="aaa-late", Body=b"late")  # before the listing's position
+
+    client.meta.events.register("after-call.s3.ListObjectVersions", write_behind_the_listing)
+    listings = listing_sizes(aws)
+
+    BucketType().delete(aws, found)
+
+    assert late and not bucket_exists(aws, BUCKET)
+    assert len(listings) == 3  # two pages, DeleteBucket said BucketNotEmpty, one more page
 
 
 def test_delete_unversioned_bucket(aws: Aws) -> None:

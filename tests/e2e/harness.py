@@ -45,11 +45,16 @@ def free_port() -> int:
 
 
 class LatencyProxy:
-    """Forwards every request to moto after `delay` seconds: a slow AWS, to see what waits on what."""
+    """Forwards every request to moto after `delay` seconds: a slow AWS, to see what waits on what.
+
+    Operations named in `deny` (JSON-protocol services, by their X-Amz-Target, e.g. "DeleteTable") are answered
+    with AWS's AccessDeniedException instead of being forwarded: a deletion that AWS refuses.
+    """
 
     def __init__(self, target: str) -> None:
         self.delay = 0.0
         self.requests = 0
+        self.deny: set[str] = set()
         parts = urlsplit(target)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         proxy = self
@@ -66,6 +71,17 @@ class LatencyProxy:
                     time.sleep(proxy.delay)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                if operation and operation in proxy.deny:
+                    denied = json.dumps(
+                        {"__type": "AccessDeniedException", "message": f"not authorized to perform {operation}"}
+                    ).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.0")
+                    self.send_header("Content-Length", str(len(denied)))
+                    self.end_headers()
+                    self.wfile.write(denied)
+                    return
                 conn = http.client.HTTPConnection(host, port, timeout=120)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
                 conn.request(self.command, self.path, body=body, headers=headers)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.listeners import actions, commands, views
+from bot.slack.listeners.guard import RejectMalformed
 from bot.slack.service import CleanupService
 
 
 def register_listeners(app: App, service: CleanupService) -> None:
+    app.use(RejectMalformed())  # after Bolt's signature check, before any listener is matched
     commands.register(app, service)
     actions.register(app, service)
     views.register(app, service)

@@ -10,9 +10,15 @@ from bot.slack.blocks import CONFIRM_BLOCK, CONFIRM_CALLBACK, CONFIRM_INPUT
 from bot.slack.service import CleanupService
 
 
+def _get(node: Any, key: str) -> Any:
+    return node.get(key) if isinstance(node, dict) else None
+
+
 def typed_text(view: dict[str, Any]) -> str:
-    values = ((view.get("state") or {}).get("values") or {}).get(CONFIRM_BLOCK) or {}
-    return str((values.get(CONFIRM_INPUT) or {}).get("value") or "")
+    """What was typed in the modal's input; "" when the state is missing or not shaped as Slack sends it."""
+    value = _get(_get(_get(_get(view, "state"), "values"), CONFIRM_BLOCK), CONFIRM_INPUT)
+    typed = _get(value, "value")
+    return typed if isinstance(typed, str) else ""
 
 
 def register(app: App, service: CleanupService) -> None:

@@ -1,0 +1,55 @@
+"""The channel feed: one short notice in CLEANUP_NOTIFY_CHANNEL for every finished run, done or failed.
+
+The runner calls `run_finished` once per run, after its compare-and-set to done/failed won, so a retried,
+resumed or concurrent run never posts twice. Cancelled and expired plans never finish a run: they post nothing.
+A failed notice lists what is still alive and what it still costs. Slack errors are logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.core.state import PlanRecord, StateStore
+from bot.slack import blocks
+from bot.slack.runner import Slack
+
+log = logging.getLogger(__name__)
+
+
+class Feed:
+    def __init__(self, store: StateStore, slack: Slack, channel: str) -> None:
+        self.store, self.slack, self.channel = store, slack, channel
+
+    def run_finished(self, plan_id: str, error: str = "") -> None:
+        record = self.store.get(plan_id)
+        if record is None or record.status not in ("done", "failed"):
+            return
+        plan = record.plan
+        stored = self.store.results(plan_id)
+        ordered = [stored[r.key] for r in plan.to_delete if r.key in stored]
+        notice = blocks.feed_blocks(
+            plan,
+            ordered,
+            record.status,
+            record.requester,
+            record.approver,
+            record.channel,
+            self.permalink(record),
+            record.id,
+            error,
+        )
+        if self.slack.post(self.channel, blocks.feed_text(plan, ordered, record.status), notice):
+            self.store.audit(plan_id, "system", "feed-posted", self.channel)
+
+    def permalink(self, record: PlanRecord) -> str:
+        """The link to the plan message (its thread holds the run), or "" when Slack cannot give one."""
+        if not record.message_ts:
+            return ""
+        try:
+            response = self.slack.client.chat_getPermalink(channel=record.channel, message_ts=record.message_ts)
+        except SlackApiError as e:
+            log.warning("chat.getPermalink in %s failed: %s", record.channel, e.response.get("error"))
+            return ""
+        return str(response.get("permalink") or "")
