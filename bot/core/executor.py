@@ -195,11 +195,12 @@ class _Run:
         seconds = time.monotonic() - started if started is not None else 0.0
         result = ResourceResult(r.key, r.label, r.name, r.region, status, reason, code, round(seconds, 3))  # type: ignore[arg-type]
         self.results[r.key] = result
-        self._event(status, r, reason, code)  # type: ignore[arg-type]
+        self._event(status, r, reason, code, result.seconds)
 
-    def _event(self, kind: str, r: PlannedResource, message: str = "", code: str = "") -> None:
+    def _event(self, kind: str, r: PlannedResource, message: str = "", code: str = "", seconds: float = 0.0) -> None:
+        event = ProgressEvent(kind, r.key, r.label, r.name, r.region, message, code, seconds)  # type: ignore[arg-type]
         with self._emit_lock:
-            self.emit(ProgressEvent(kind, r.key, r.label, r.name, r.region, message, code))  # type: ignore[arg-type]
+            self.emit(event)
 
 
 def _changed_since_scan(planned: PlannedResource, current: Found) -> str:

@@ -127,3 +127,4 @@ class ProgressEvent:
     region: str
     message: str = ""
     error_code: str = ""
+    seconds: float = 0.0  # for final kinds: how long the resource took

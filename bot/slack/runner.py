@@ -263,6 +263,7 @@ class Runner:
                     event.kind,  # type: ignore[arg-type]  # a final kind, checked above
                     event.message,
                     event.error_code,
+                    event.seconds,
                 )
                 self.store.record_result(plan_id, result)
                 progress.result(result)
@@ -283,8 +284,10 @@ class Runner:
             progress.stop()
             log.warning("plan %s was taken over by another runner; leaving the report to it", plan_id)
             return
-        for result in results:
-            self.store.record_result(plan_id, result)  # the executor's copy has the timings
+        recorded = self.store.results(plan_id)
+        for result in results:  # normally recorded already, event by event; never twice
+            if result.key not in recorded:
+                self.store.record_result(plan_id, result)
         stored = self.store.results(plan_id)
         ordered = [stored[r.key] for r in plan.to_delete if r.key in stored]
         progress.finish(stored)

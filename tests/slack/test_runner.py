@@ -85,6 +85,8 @@ def test_run_reports_progress_once_and_summary(standin: SlackStandIn, store: Sta
     rec = store.get(plan_id)
     assert rec is not None and rec.status == "failed" and rec.progress_ts
     assert len(store.results(plan_id)) == 30
+    audited = [e.detail.split(":")[0] for e in store.audit_log(plan_id) if e.action == "result"]
+    assert sorted(audited) == sorted(r.key for r in _plan.to_delete)  # each result audited exactly once
     thread = standin.thread(CHANNEL, ts)
     progress = [m for m in thread if m.ts == rec.progress_ts]
     assert len(progress) == 1 and "Deletion finished" in text(progress[0])
