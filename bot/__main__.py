@@ -25,15 +25,13 @@ def main(argv: list[str]) -> int:
     from bot.config import ConfigError, Settings
     from bot.profiles import ProfileError, load_profiles
     from bot.serve import serve
-    from bot.slack.reminders import SchedulerOptions, check_reminders
+    from bot.slack.reminders import check_reminders
 
     try:
         settings = Settings.from_env()
         settings.require_slack()
         profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))  # fail now, not mid-request
         check_reminders(settings.reminders, profiles)  # a reminder for an unknown profile, too
-        if settings.reminders:
-            SchedulerOptions.from_env()
     except (ConfigError, ProfileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -59,6 +59,12 @@ class Settings:
     profiles_file: str = ""
     notify_channel: str = ""  # CLEANUP_NOTIFY_CHANNEL: a channel ID that hears about every finished run
     reminders: tuple[Reminder, ...] = ()  # CLEANUP_REMINDERS, parsed
+    # Tuning, rarely set. None: each resource type's own spacing (AWS: one DeleteRestApi per 30 s per account).
+    rest_api_delete_interval: float | None = None  # CLEANUP_REST_API_DELETE_INTERVAL
+    wait_timeout_seconds: float = 1800.0  # CLEANUP_WAIT_TIMEOUT_SECONDS: longest wait for an endpoint or table
+    run_lease_seconds: float = 60.0  # CLEANUP_RUN_LEASE_SECONDS: a silent run's owner is replaced after this
+    reminder_poll_seconds: float = 30.0  # CLEANUP_REMINDER_POLL_SECONDS: how often reminders are checked
+    test_clock_offset_seconds: float = 0.0  # CLEANUP_TEST_CLOCK_OFFSET_SECONDS: shifts the reminder clock (tests)
 
     def __repr__(self) -> str:  # never print tokens
         return f"Settings(regions={self.regions}, state_db={self.state_db!r}, slack_api_url={self.slack_api_url!r})"
@@ -90,6 +96,19 @@ class Settings:
             profiles_file=get("CLEANUP_PROFILES"),
             notify_channel=parse_channel("CLEANUP_NOTIFY_CHANNEL", get("CLEANUP_NOTIFY_CHANNEL")),
             reminders=parse_reminders(get("CLEANUP_REMINDERS")),
+            rest_api_delete_interval=(
+                _seconds("CLEANUP_REST_API_DELETE_INTERVAL", get("CLEANUP_REST_API_DELETE_INTERVAL"), 0.0)
+                if get("CLEANUP_REST_API_DELETE_INTERVAL")
+                else None
+            ),
+            wait_timeout_seconds=_seconds("CLEANUP_WAIT_TIMEOUT_SECONDS", get("CLEANUP_WAIT_TIMEOUT_SECONDS"), 1800.0),
+            run_lease_seconds=max(1.0, _seconds("CLEANUP_RUN_LEASE_SECONDS", get("CLEANUP_RUN_LEASE_SECONDS"), 60.0)),
+            reminder_poll_seconds=max(
+                0.05, _seconds("CLEANUP_REMINDER_POLL_SECONDS", get("CLEANUP_REMINDER_POLL_SECONDS"), 30.0)
+            ),
+            test_clock_offset_seconds=_seconds(
+                "CLEANUP_TEST_CLOCK_OFFSET_SECONDS", get("CLEANUP_TEST_CLOCK_OFFSET_SECONDS"), 0.0, negative=True
+            ),
         )
 
     def require_slack(self) -> None:
@@ -178,6 +197,18 @@ def _int(name: str, value: str, low: int, high: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _seconds(name: str, value: str, default: float, negative: bool = False) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if number != number or (number < 0 and not negative):  # NaN, or a negative duration
+        raise ConfigError(f"{name} must be a non-negative number of seconds, got {value!r}")
     return number
 
 

@@ -51,10 +51,12 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     aws = aws or Aws(boto3.session.Session())
     slack = Slack(client)
     feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
-    runner = Runner(store, aws, slack, RunnerOptions.from_env(), on_finished=feed.run_finished if feed else None)
+    runner = Runner(
+        store, aws, slack, RunnerOptions.from_settings(settings), on_finished=feed.run_finished if feed else None
+    )
     service = CleanupService(settings, store, aws, slack, profiles, runner)
     reminders = (
-        ReminderScheduler(settings, store, aws, slack, profiles, SchedulerOptions.from_env())
+        ReminderScheduler(settings, store, aws, slack, profiles, SchedulerOptions.from_settings(settings))
         if settings.reminders
         else None
     )

@@ -41,8 +41,6 @@ from bot.slack.runner import Slack
 
 log = logging.getLogger(__name__)
 
-ENV_POLL = "CLEANUP_REMINDER_POLL_SECONDS"
-ENV_CLOCK_OFFSET = "CLEANUP_TEST_CLOCK_OFFSET_SECONDS"  # test hook: see the module docstring
 ACTOR = "reminder"
 
 ScanFn = Callable[[Aws, Profile, tuple[str, ...], float], Plan]
@@ -58,19 +56,6 @@ def check_reminders(reminders: tuple[Reminder, ...], profiles: Mapping[str, Prof
             )
 
 
-def _env_seconds(name: str, default: float, allow_negative: bool = False) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
-    if value < 0 and not allow_negative:
-        raise ConfigError(f"{name} must not be negative, got {text!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class SchedulerOptions:
     poll_seconds: float = 30.0  # how often the background thread checks whether a reminder is due
@@ -78,11 +63,8 @@ class SchedulerOptions:
     retry_seconds: float = 15 * 60.0  # after a failed run (AWS unreachable...), try again this soon
 
     @classmethod
-    def from_env(cls) -> SchedulerOptions:
-        return cls(
-            poll_seconds=max(0.05, _env_seconds(ENV_POLL, 30.0)),
-            clock_offset=_env_seconds(ENV_CLOCK_OFFSET, 0.0, allow_negative=True),
-        )
+    def from_settings(cls, settings: Settings) -> SchedulerOptions:
+        return cls(poll_seconds=settings.reminder_poll_seconds, clock_offset=settings.test_clock_offset_seconds)
 
 
 def _default_scan(aws: Aws, profile: Profile, regions: tuple[str, ...], now: float) -> Plan:
@@ -119,7 +101,8 @@ class ReminderScheduler:
             return
         if self.options.clock_offset:
             log.warning(
-                "%s=%s: the reminder clock is shifted (a test setting)", ENV_CLOCK_OFFSET, self.options.clock_offset
+                "CLEANUP_TEST_CLOCK_OFFSET_SECONDS=%s: the reminder clock is shifted (a test setting)",
+                self.options.clock_offset,
             )
         log.info("reminders: %s", ", ".join(r.text for r in self.settings.reminders))
         self._thread = threading.Thread(target=self._loop, name="cleanup-reminders", daemon=True)

@@ -15,13 +15,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import Aws
+from bot.config import Settings
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.state import FINAL_RESULTS, PlanRecord, StateStore
@@ -29,23 +30,7 @@ from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 
-ENV_REST_API_INTERVAL = "CLEANUP_REST_API_DELETE_INTERVAL"
-ENV_LEASE = "CLEANUP_RUN_LEASE_SECONDS"
-ENV_WAIT_TIMEOUT = "CLEANUP_WAIT_TIMEOUT_SECONDS"  # longest wait for AWS to finish deleting an endpoint or table
 DEFAULT_LEASE_SECONDS = 60.0
-
-
-def _env_float(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {text!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -55,14 +40,11 @@ class RunnerOptions:
     executor: ExecutorOptions = field(default_factory=ExecutorOptions)
 
     @classmethod
-    def from_env(cls) -> RunnerOptions:
-        executor = ExecutorOptions()
-        if os.environ.get(ENV_REST_API_INTERVAL, "").strip():
-            # AWS allows one DeleteRestApi per 30 s; emulators and tests do not enforce it
-            executor = replace(executor, delete_interval=_env_float(ENV_REST_API_INTERVAL, 30.0))
-        if os.environ.get(ENV_WAIT_TIMEOUT, "").strip():
-            executor = replace(executor, wait_timeout=_env_float(ENV_WAIT_TIMEOUT, executor.wait_timeout))
-        return cls(lease_seconds=max(1.0, _env_float(ENV_LEASE, DEFAULT_LEASE_SECONDS)), executor=executor)
+    def from_settings(cls, settings: Settings) -> RunnerOptions:
+        executor = ExecutorOptions(
+            delete_interval=settings.rest_api_delete_interval, wait_timeout=settings.wait_timeout_seconds
+        )
+        return cls(lease_seconds=settings.run_lease_seconds, executor=executor)
 
     @property
     def janitor_interval(self) -> float:

@@ -108,7 +108,10 @@ def classify(method: str, path: str, headers: Any, body: bytes) -> Request:
 class FaultProxy:
     def __init__(self, target: str, seed: int = 4) -> None:
         self.delay = 0.0
-        self.throttle = 0.0  # fraction of requests answered with the service's throttling error
+        # Fraction of requests answered with the service's throttling error. Each service's first request is
+        # always throttled, so every service's retry path is exercised whatever order the threads go in.
+        self.throttle = 0.0
+        self._throttled_services: set[str] = set()
         self.rules: list[Callable[[Request], Response | None]] = []
         self.seen: Counter[str] = Counter()  # "service.Operation" -> requests received
         self.forwarded: Counter[str] = Counter()  # "service.Operation" -> requests that reached moto
@@ -189,7 +192,8 @@ class FaultProxy:
                 return answer
         if self.throttle and request.service in SERVICES:
             with self._lock:
-                hit = self._random.random() < self.throttle
+                hit = self._random.random() < self.throttle or request.service not in self._throttled_services
+                self._throttled_services.add(request.service)
             if hit:
                 _protocol, code, status = SERVICES[request.service]
                 return error_wire(request.service, code, "Rate exceeded (injected)", status)

@@ -92,15 +92,15 @@ def test_unknown_profile_is_refused() -> None:
         check_reminders(parse_reminders("dogcat@C0123ABCD:24h,catdog@C0123ABCD:24h"), profiles)
 
 
-def test_scheduler_options_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert SchedulerOptions.from_env() == SchedulerOptions()
-    monkeypatch.setenv("CLEANUP_REMINDER_POLL_SECONDS", "0.5")
-    monkeypatch.setenv("CLEANUP_TEST_CLOCK_OFFSET_SECONDS", "-60")
-    options = SchedulerOptions.from_env()
+def test_scheduler_options_from_settings() -> None:
+    assert SchedulerOptions.from_settings(Settings.from_env({})) == SchedulerOptions()
+    env = {"CLEANUP_REMINDER_POLL_SECONDS": "0.5", "CLEANUP_TEST_CLOCK_OFFSET_SECONDS": "-60"}
+    options = SchedulerOptions.from_settings(Settings.from_env(env))
     assert options.poll_seconds == 0.5 and options.clock_offset == -60
-    monkeypatch.setenv("CLEANUP_REMINDER_POLL_SECONDS", "soon")
     with pytest.raises(ConfigError, match="CLEANUP_REMINDER_POLL_SECONDS"):
-        SchedulerOptions.from_env()
+        Settings.from_env({"CLEANUP_REMINDER_POLL_SECONDS": "soon"})
+    with pytest.raises(ConfigError, match="CLEANUP_RUN_LEASE_SECONDS"):
+        Settings.from_env({"CLEANUP_RUN_LEASE_SECONDS": "-3"})
 
 
 # -- the lease --------------------------------------------------------------------------------------------------
