@@ -173,9 +173,7 @@ class Demo:
         self.show_call(modal, "Modal opened for @binh:")
 
         for typed in ("yes", "confirm"):
-            answer = self.workspace.submit(
-                BINH, plan_id, typed, ids.CONFIRM_BLOCK, ids.CONFIRM_INPUT, ids.CONFIRM_CALLBACK
-            )
+            answer = self.workspace.submit(BINH, plan_id, typed)
             body = answer.json() if answer.text.strip() else {}
             if body.get("response_action") == "errors":
                 print(f"\n@binh types {typed!r} → the modal stays open: {next(iter(body['errors'].values()))}")

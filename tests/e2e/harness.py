@@ -3,8 +3,6 @@ app as a subprocess (`python -m bot`, HTTP mode), and correctly signed Slack req
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -14,16 +12,17 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import requests
 
+from bot.demo import slack_user
+from bot.demo.slack_user import SlackWorkspace
 from bot.slack.standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,8 +137,7 @@ def existing(session: boto3.session.Session) -> set[str]:
 
 
 def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return slack_user.sign(body, timestamp, secret)
 
 
 @dataclass
@@ -199,92 +197,24 @@ class AppProcess:
     # -- Slack's request formats ---------------------------------------------------------------------------------
 
     def post(self, body: str, content_type: str = "application/x-www-form-urlencoded", **kw: Any) -> requests.Response:
-        timestamp = kw.pop("timestamp", int(time.time()))
-        signature = kw.pop("signature", None) or sign(body, timestamp)
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp)}
-        headers["X-Slack-Signature"] = signature
-        headers.update(kw.pop("headers", {}))
-        return requests.post(self.url, data=body.encode(), headers=headers, timeout=30)
+        return self.workspace.post(body, content_type=content_type, **kw)
 
     def command(
         self, text: str, user: str = REQUESTER, channel: str = CHANNEL, response_url: str = ""
     ) -> requests.Response:
-        body = urlencode(
-            {
-                "token": "legacy-verification-token",
-                "team_id": TEAM,
-                "team_domain": "dogcat",
-                "channel_id": channel,
-                "channel_name": channel.lower(),
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/cleanup",
-                "text": text,
-                "api_app_id": "A0CLEANUP",
-                "is_enterprise_install": "false",
-                "response_url": response_url or "https://hooks.slack.com/commands/T0DOGCAT/1/abc",
-                "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
-            }
-        )
-        return self.post(body)
+        return self.workspace.command(user, text, channel, response_url)
 
     def click(
         self, action_id: str, plan_id: str, user: str, message_ts: str, channel: str = CHANNEL
     ) -> requests.Response:
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-            "api_app_id": "A0CLEANUP",
-            "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
-            "team": {"id": TEAM, "domain": "dogcat"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": channel, "name": channel.lower()},
-            "message": {"type": "message", "ts": message_ts, "text": "plan", "bot_id": "BBOTCLEAN"},
-            "state": {"values": {}},
-            "response_url": "https://hooks.slack.com/actions/T0DOGCAT/1/abc",
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "cleanup_actions",
-                    "text": {"type": "plain_text", "text": "button", "emoji": True},
-                    "value": plan_id,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-        return self.post(urlencode({"payload": json.dumps(payload)}))
+        return self.workspace.click(user, action_id, plan_id, message_ts, channel)
 
     def submit(self, plan_id: str, user: str, typed: str | None) -> requests.Response:
-        value: dict[str, Any] = {"type": "plain_text_input", "value": typed}
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM, "domain": "dogcat"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-            "api_app_id": "A0CLEANUP",
-            "token": "legacy-verification-token",
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
-            "view": {
-                "id": f"V{uuid.uuid4().hex[:10].upper()}",
-                "team_id": TEAM,
-                "type": "modal",
-                "callback_id": "cleanup_confirm",
-                "private_metadata": plan_id,
-                "title": {"type": "plain_text", "text": "Confirm cleanup"},
-                "blocks": [],
-                "state": {"values": {"confirm_block": {"confirm_input": value}}},
-                "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
-                "app_id": "A0CLEANUP",
-                "bot_id": "BBOTCLEAN",
-            },
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        return self.post(urlencode({"payload": json.dumps(payload)}))
+        return self.workspace.submit(user, plan_id, typed)
+
+    @property
+    def workspace(self) -> SlackWorkspace:
+        return SlackWorkspace(self.url, self.env.get("SLACK_SIGNING_SECRET", SIGNING_SECRET), CHANNEL)
 
 
 def app_env(tmp: Path, standin: SlackStandIn, aws_url: str, **overrides: str) -> dict[str, str]:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 
+from bot.demo.slack_user import block_actions, view_submission
 from bot.demo.stack import SeededStack
 from bot.slack.standin import Message, SlackStandIn
-from tests.e2e.harness import CHANNEL, REQUESTER, TEAM, AppProcess
+from tests.e2e.harness import CHANNEL, REQUESTER, AppProcess
 from tests.e2e.test_conversation import final_summary, plan_id_of, plan_message, text_of, wait_status
 
 __all__ = [
@@ -107,65 +106,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-# -- Slack's interaction payloads, as dicts (tests/e2e/harness.py sends the same shapes) --------------------------
-
-
-def block_actions(action_id: str, value: Any, user: Any, channel: Any, message_ts: str = "1.000001") -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": "someone", "name": "someone", "team_id": TEAM},
-        "api_app_id": "A0CLEANUP",
-        "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
-        "team": {"id": TEAM, "domain": "dogcat"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": "workshop"},
-        "message": {"type": "message", "ts": message_ts, "text": "plan", "bot_id": "BBOTCLEAN"},
-        "state": {"values": {}},
-        "response_url": "https://hooks.slack.com/actions/T0DOGCAT/1/abc",
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "cleanup_actions",
-                "text": {"type": "plain_text", "text": "button", "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-
-
-def view_submission(plan_id: Any, user: Any, typed: Any, callback_id: str = "cleanup_confirm") -> dict[str, Any]:
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "dogcat"},
-        "user": {"id": user, "username": "someone", "name": "someone", "team_id": TEAM},
-        "api_app_id": "A0CLEANUP",
-        "token": "legacy-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:20]}",
-        "view": {
-            "id": f"V{uuid.uuid4().hex[:10].upper()}",
-            "team_id": TEAM,
-            "type": "modal",
-            "callback_id": callback_id,
-            "private_metadata": plan_id,
-            "title": {"type": "plain_text", "text": "Confirm cleanup"},
-            "blocks": [],
-            "state": {"values": {"confirm_block": {"confirm_input": {"type": "plain_text_input", "value": typed}}}},
-            "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
-            "app_id": "A0CLEANUP",
-            "bot_id": "BBOTCLEAN",
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-
-
 def send(app: AppProcess, payload: Any, headers: dict[str, str] | None = None) -> requests.Response:
     """A signed interaction request; `payload` is JSON-encoded unless it is already a string."""
-    raw = payload if isinstance(payload, str) else json.dumps(payload)
-    return app.post(urlencode({"payload": raw}), headers=headers or {})
+    return app.workspace.interact(payload, headers)
