@@ -10,21 +10,16 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from bot.demo.stack import SeededStack, seed_workshop
 from bot.slack.standin import SlackStandIn
-from tests.e2e.harness import REGION, AppProcess, LatencyProxy, app_env, free_port
+from tests.e2e.harness import REGION, AppProcess, LatencyProxy, app_env
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
+def moto_url(moto_server_url: str) -> str:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    return moto_server_url
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ class AppProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
-    def start(self, timeout: float = 30.0) -> AppProcess:
+    def start_process(self) -> subprocess.Popen[bytes]:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             self.argv,
@@ -164,6 +164,11 @@ class AppProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killed whole, gunicorn workers included
         )
+        return self.proc
+
+    def start(self, timeout: float = 30.0) -> AppProcess:
+        """Start and wait until the HTTP server answers (401 to an unsigned request)."""
+        self.proc = self.start_process()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
