@@ -16,7 +16,7 @@ from bot.config import ConfigError, Settings, parse_regions
 from bot.core.executor import execute
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.pricing import format_monthly
-from bot.core.scanner import ScanError, scan
+from bot.core.scanner import ScanError, scan, scan_workers
 from bot.profiles import Profile, ProfileError, load_profiles
 
 EXIT_USAGE = 2
@@ -51,7 +51,7 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
     except (ConfigError, ProfileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    aws = Aws()
+    aws = Aws(max_workers=scan_workers(regions))
     try:
         plan = scan(aws, profile, regions)
     except ScanError as e:

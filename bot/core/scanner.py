@@ -52,7 +52,7 @@ def default_types() -> Mapping[str, ResourceType]:
 
 def check_regions(aws: Aws, regions: Sequence[str]) -> None:
     """Refuse region names AWS does not have (botocore's offline endpoint data), before any call."""
-    known = set(aws.session.get_available_regions("sagemaker")) | set(aws.session.get_available_regions("s3"))
+    known = aws.known_regions()
     unknown = [r for r in regions if r not in known]
     if unknown:
         raise ScanError(f"unknown AWS region {', '.join(unknown)}; known regions: {', '.join(sorted(known))}")

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.aws.clients import Aws
 from bot.aws.registry import RESOURCE_TYPES
 from bot.config import Settings
+from bot.core.scanner import scan_workers
 from bot.core.state import StateStore
 from bot.profiles import load_profiles
 from bot.slack.feed import Feed
@@ -48,7 +49,8 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     )
     profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))
     store = StateStore(settings.state_db)
-    aws = aws or Aws(boto3.session.Session())
+    aws = aws or Aws(boto3.session.Session(), max_workers=scan_workers(settings.regions))
+    aws.known_regions()  # loaded now, not during the first slash commands' 3-second acknowledgement
     slack = Slack(client)
     feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
     runner = Runner(

@@ -86,10 +86,7 @@ class CleanupService:
                 raise ScanError(f"unknown AWS region {', '.join(blocks.clip(r, 60) for r in bad[:5])}")
             check_regions(self.aws, regions)
         except ScanError as e:
-            known_regions = sorted(
-                set(self.aws.session.get_available_regions("sagemaker"))
-                | set(self.aws.session.get_available_regions("s3"))
-            )
+            known_regions = sorted(self.aws.known_regions())
             return CommandReply(
                 "Unknown region",
                 [
