@@ -155,21 +155,17 @@ def seed(variant: Variant, regions: list[str]) -> None:
 # -- contenders (run in a fresh process by bench.worker) -----------------------------------------------------
 
 
-def app(regions: list[str], workers_per_region: int = 0) -> dict[str, Any]:
-    """The app's scan (bot.core.scanner.scan) with the dogcat profile, clients built beforehand.
-
-    workers_per_region > 0 is a what-if, not the shipped code: the pool of Aws.map (the concurrent describes of
-    every listing; 16 threads today whatever the number of regions) gets that many threads per region. The
-    scanner's own pool already grows with the regions (bot.core.scanner.scan_workers).
-    """
+def app(regions: list[str]) -> dict[str, Any]:
+    """The app's scan (bot.core.scanner.scan) with the dogcat profile, clients built beforehand, and the Aws
+    pool sized for the regions as the app builds it (bot.slack.app: scan_workers)."""
     from bot.aws.base import GLOBAL
     from bot.aws.clients import Aws
     from bot.aws.registry import RESOURCE_TYPES
-    from bot.core.scanner import scan
+    from bot.core.scanner import scan, scan_workers
     from bot.profiles import load_profiles
 
     session = boto3.session.Session(region_name=regions[0])
-    aws = Aws(session, max_workers=workers_per_region * len(regions)) if workers_per_region else Aws(session)
+    aws = Aws(session, max_workers=scan_workers(regions))
     for service in SCAN_SERVICES:
         for region in regions:
             aws.client(service, region)
@@ -320,7 +316,6 @@ class _Contender:
 
 APP = "app scan"
 NAIVE = "naive sequential scan"
-WIDE = "what-if: Aws.map pool 16 threads per region"
 FLOOR = "app, no added latency (moto's floor)"
 
 
@@ -341,8 +336,6 @@ def _contenders(case: _Case, options: Options) -> list[_Contender]:
         _Contender(APP, "app", runs(3 if large else 5)),
         _Contender(NAIVE, "naive", naive_runs, skip_note="skipped (4 x the 1-region time: ~5 min); --full runs it"),
     ]
-    if several:
-        contenders.append(_Contender(WIDE, "app", runs(3), (("workers_per_region", 16),)))
     if several or large:
         contenders.append(_Contender(FLOOR, "app", 1 if large else runs(3), latency=NO_LATENCY))
     return contenders
@@ -367,9 +360,8 @@ def run(options: Options) -> Report:
             "clients built, timing the scan alone. AWS regions are independent endpoints, so by default each region "
             "is served by its own moto server process (the proxy routes each call by the region of its SigV4 "
             "credential scope; IAM, STS and S3 go to the us-east-1 process, see the notes); the rows marked "
-            "'shared moto' put all 4 regions on one moto process, as the first results did. Extra rows explain the "
-            "app's time: a what-if with 16 threads per region in Aws.map's pool (today 16 in all), and the app with "
-            "no added latency (what moto, the proxy and the client alone cost on this machine)."
+            "'shared moto' put all 4 regions on one moto process, as the first results did. An extra row explains the "
+            "app's time: the app with no added latency (what moto, the proxy and the client alone cost here)."
         ),
         sizes=f"workshop: {WORKSHOP.describe()}; large: {large.describe()}; regions: 1 ({REGIONS[0]}) or 4 "
         f"({', '.join(REGIONS)}), the whole stack in each.",
@@ -478,7 +470,7 @@ def _ratios_and_targets(report: Report, large: Variant) -> None:
             (f"{variant}, 4 regions, shared moto", "one moto process for all regions"),
         ):
             value = ratio(median(four, APP), median(one, APP))
-            wide, floor = ratio(median(four, WIDE), median(one, APP)), ratio(median(four, FLOOR), median(one, APP))
+            floor = ratio(median(four, FLOOR), median(one, APP))
             why = []
             if value is not None and value >= 1.5:
                 app_row, one_app = report.row(four, APP), median(one, APP)
@@ -491,8 +483,6 @@ def _ratios_and_targets(report: Report, large: Variant) -> None:
                         f"the 1-region time whatever the app does; the app's own CPU alone (one process, one GIL) "
                         f"is {client / one_app:.2f}x"
                     )
-                if wide is not None:
-                    why.append(f"with 16 threads per region in Aws.map: {wide:.2f}x")
                 floor_row = report.row(four, FLOOR)
                 if floor is not None and floor_row is not None and floor_row.median:
                     rate = float(floor_row.metrics["calls"]) / floor_row.median

@@ -13,7 +13,8 @@ import requests
 
 from bot.demo.stack import SeededStack, seed_workshop
 from bot.slack.standin import SlackStandIn
-from tests.e2e.harness import REGION, AppProcess, LatencyProxy, app_env
+from tests.aws_proxy import FaultProxy
+from tests.e2e.harness import REGION, AppProcess, app_env
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +24,9 @@ def moto_url(moto_server_url: str) -> str:
 
 
 @pytest.fixture
-def aws_proxy(moto_url: str) -> Iterator[LatencyProxy]:
+def aws_proxy(moto_url: str) -> Iterator[FaultProxy]:
     requests.post(f"{moto_url}/moto-api/reset", timeout=30)
-    proxy = LatencyProxy(moto_url)
+    proxy = FaultProxy(moto_url)
     yield proxy
     proxy.stop()
 
@@ -37,7 +38,7 @@ def session(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> boto3.session.Ses
 
 
 @pytest.fixture
-def stack(session: boto3.session.Session, aws_proxy: LatencyProxy) -> SeededStack:
+def stack(session: boto3.session.Session, aws_proxy: FaultProxy) -> SeededStack:
     return seed_workshop(session, REGION)
 
 
@@ -51,7 +52,7 @@ AppFactory = Callable[..., AppProcess]
 
 
 @pytest.fixture
-def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: LatencyProxy) -> Iterator[AppFactory]:
+def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: FaultProxy) -> Iterator[AppFactory]:
     started: list[AppProcess] = []
 
     def factory(start: bool = True, argv: list[str] | None = None, **overrides: str) -> AppProcess:

@@ -3,20 +3,15 @@ app as a subprocess (`python -m bot`, HTTP mode), and correctly signed Slack req
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import requests
@@ -41,74 +36,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class LatencyProxy:
-    """Forwards every request to moto after `delay` seconds: a slow AWS, to see what waits on what.
-
-    Operations named in `deny` (JSON-protocol services, by their X-Amz-Target, e.g. "DeleteTable") are answered
-    with AWS's AccessDeniedException instead of being forwarded: a deletion that AWS refuses.
-    """
-
-    def __init__(self, target: str) -> None:
-        self.delay = 0.0
-        self.requests = 0
-        self.deny: set[str] = set()
-        parts = urlsplit(target)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _forward(self) -> None:
-                proxy.requests += 1
-                if proxy.delay:
-                    time.sleep(proxy.delay)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-                if operation and operation in proxy.deny:
-                    denied = json.dumps(
-                        {"__type": "AccessDeniedException", "message": f"not authorized to perform {operation}"}
-                    ).encode()
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/x-amz-json-1.0")
-                    self.send_header("Content-Length", str(len(denied)))
-                    self.end_headers()
-                    self.wfile.write(denied)
-                    return
-                conn = http.client.HTTPConnection(host, port, timeout=120)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                self.send_response(resp.status)
-                for key, value in resp.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                conn.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def aws_session(endpoint: str) -> boto3.session.Session:

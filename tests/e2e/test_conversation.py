@@ -17,6 +17,7 @@ import requests
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import Call, Message, SlackStandIn
+from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import (
     BOSS,
@@ -25,7 +26,6 @@ from tests.e2e.harness import (
     REQUESTER,
     TEAMMATE,
     AppProcess,
-    LatencyProxy,
     existing,
     sign,
 )
@@ -146,7 +146,7 @@ def test_happy_path(
 
 
 def test_ack_comes_before_the_scan(
-    start_app: AppFactory, standin: SlackStandIn, stack: SeededStack, aws_proxy: LatencyProxy
+    start_app: AppFactory, standin: SlackStandIn, stack: SeededStack, aws_proxy: FaultProxy
 ) -> None:
     app = start_app()
     aws_proxy.delay = 0.4  # every AWS call now takes 0.4 s: a scan takes many seconds
@@ -161,7 +161,7 @@ def test_ack_comes_before_the_scan(
     assert plan_id_of(message)
 
 
-def test_small_talk(start_app: AppFactory, standin: SlackStandIn, aws_proxy: LatencyProxy, tmp_path: Path) -> None:
+def test_small_talk(start_app: AppFactory, standin: SlackStandIn, aws_proxy: FaultProxy, tmp_path: Path) -> None:
     app = start_app()
     for text in ("", "help", "  HELP "):
         r = app.command(text)
@@ -356,7 +356,7 @@ def test_restart_resumes_a_run(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: LatencyProxy,
+    aws_proxy: FaultProxy,
     tmp_path: Path,
 ) -> None:
     app = start_app()

@@ -20,8 +20,9 @@ import boto3
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import Message, SlackStandIn
+from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, AppProcess, LatencyProxy, existing
+from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, AppProcess, existing
 from tests.e2e.test_conversation import final_summary, scan, text_of, wait_status
 
 FEED = "CFEED0001"
@@ -129,13 +130,13 @@ def test_feed_notice_after_a_failed_run(
     start_app: AppFactory,
     standin: SlackStandIn,
     stack: SeededStack,
-    aws_proxy: LatencyProxy,
+    aws_proxy: FaultProxy,
     session: boto3.session.Session,
     tmp_path: Path,
 ) -> None:
     app = start_app(CLEANUP_NOTIFY_CHANNEL=FEED)
     plan_id, ts = scan(app, standin)
-    aws_proxy.deny.add("DeleteTable")  # AWS refuses to delete the table
+    aws_proxy.deny(lambda request: request.name == "dynamodb.DeleteTable")  # AWS refuses to delete the table
     approve(app, standin, plan_id, ts)
     notice = wait_feed(standin, timeout=90)
     shown = text_of(notice.blocks)

@@ -1,7 +1,7 @@
 """Reliability evidence (issue 4): the real app as a subprocess, a fault-injecting proxy in front of moto.
 
-Reuses the end-to-end fixtures (moto server, Slack stand-in, `start_app`), with `aws_proxy` replaced by a
-`FaultProxy`. Each test adds its figures (requests throttled, faults survived, races tried, inputs tried) to
+Reuses the end-to-end fixtures (moto server, the fault-injecting `aws_proxy` in front of it, Slack stand-in,
+`start_app`). Each test adds its figures (requests throttled, faults survived, races tried, inputs tried) to
 `FIGURES`; they are printed in pytest's terminal summary and written to `$RELIABILITY_FIGURES` when set.
 """
 
@@ -10,15 +10,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import requests
-
-from tests.e2e.conftest import moto_url, session, stack, standin, start_app  # noqa: F401 (fixtures)
-from tests.reliability.proxy import FaultProxy
+from tests.e2e.conftest import aws_proxy, moto_url, session, stack, standin, start_app  # noqa: F401 (fixtures)
 
 FIGURES: dict[str, dict[str, Any]] = {}
 _LOCK = threading.Lock()
@@ -27,14 +22,6 @@ _LOCK = threading.Lock()
 def record(test: str, **figures: Any) -> None:
     with _LOCK:
         FIGURES.setdefault(test, {}).update(figures)
-
-
-@pytest.fixture
-def aws_proxy(moto_url: str) -> Iterator[FaultProxy]:  # noqa: F811
-    requests.post(f"{moto_url}/moto-api/reset", timeout=30)
-    proxy = FaultProxy(moto_url)
-    yield proxy
-    proxy.stop()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -13,6 +13,7 @@ import boto3
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import SlackStandIn
+from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, existing
 from tests.reliability.conftest import record
@@ -29,7 +30,6 @@ from tests.reliability.helpers import (
     timed,
     wait_status,
 )
-from tests.reliability.proxy import FaultProxy, Request
 
 
 def test_thirty_percent_throttled_cleanup_completes(

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from bot.demo.stack import seed_workshop
 from bot.slack.standin import SlackStandIn
+from tests.aws_proxy import FaultProxy
 from tests.e2e.harness import CHANNEL, REGION, REQUESTER, TEAMMATE, AppProcess, app_env, existing
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
@@ -36,7 +37,6 @@ from tests.reliability.helpers import (
     view_submission,
     wait_status,
 )
-from tests.reliability.proxy import FaultProxy
 from tests.slack.limits import message_problems
 
 EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "60"))

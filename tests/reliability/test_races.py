@@ -16,6 +16,7 @@ import requests
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import SlackStandIn
+from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess, existing
 from tests.reliability.conftest import record
@@ -34,7 +35,6 @@ from tests.reliability.helpers import (
     view_submission,
     wait_status,
 )
-from tests.reliability.proxy import FaultProxy
 
 
 @pytest.mark.parametrize(

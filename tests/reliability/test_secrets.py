@@ -22,11 +22,11 @@ import pytest
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import SlackStandIn
+from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import REQUESTER, TEAMMATE, app_env
 from tests.reliability.conftest import record
 from tests.reliability.helpers import approve, final_summary, scan, send, thread_text, wait_status
-from tests.reliability.proxy import FaultProxy, Request
 
 CANARY = "LEAKCANARY"
 SECRETS = {

@@ -1,4 +1,5 @@
-"""A fault-injecting loopback proxy in front of the moto server: AWS as it is on a bad day.
+"""A loopback proxy in front of the moto server: AWS as it is on a slow or bad day. Used by the end-to-end and
+reliability tests.
 
 The app under test talks to it through `AWS_ENDPOINT_URL` like it would to AWS. Every request is classified
 (botocore service id and operation, read from the SigV4 credential scope, `X-Amz-Target`, the query `Action` or
