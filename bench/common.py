@@ -50,26 +50,11 @@ class Options:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server on loopback in this process; this process's own boto3 calls (seeding) go straight to it."""
-    from moto.server import ThreadedMotoServer
-
-    from bot.demo.run import free_port
+    from bot.demo.run import embedded_aws
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID=FAKE_KEY, AWS_SECRET_ACCESS_KEY=FAKE_KEY)
-    try:
+    with embedded_aws(key=FAKE_KEY) as url:
         yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        server.stop()
 
 
 @dataclass
@@ -173,16 +158,10 @@ def process_tree(pid: int) -> list[int]:
 @contextmanager
 def aws_endpoint(url: str) -> Iterator[str]:
     """This process's boto3 (seeding) pointed at `url` (a moto server or a proxy in front of some), fake keys."""
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID=FAKE_KEY, AWS_SECRET_ACCESS_KEY=FAKE_KEY)
-    try:
+    from bot.demo.run import pointed_at
+
+    with pointed_at(url, key=FAKE_KEY):
         yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def reset_moto(url: str) -> None:

@@ -44,29 +44,33 @@ def free_port() -> int:
 
 
 @contextmanager
-def embedded_aws(region: str = "us-east-1") -> Iterator[str]:
+def pointed_at(url: str, region: str = "us-east-1", key: str = "demo") -> Iterator[str]:
+    """boto3 in this process (and its children) pointed at `url`, an emulator that takes any key; restored after."""
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict(zip(names, (url, key, key, region), strict=True)))
+    try:
+        yield url
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def embedded_aws(region: str = "us-east-1", key: str = "demo") -> Iterator[str]:
     """A moto server on loopback; boto3 in this process (and children) is pointed at it."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    url = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(
-        AWS_ENDPOINT_URL=url,
-        AWS_ACCESS_KEY_ID="demo",
-        AWS_SECRET_ACCESS_KEY="demo",  # noqa: S106 - the emulator takes any key
-        AWS_DEFAULT_REGION=region,
-    )
     try:
-        yield url
+        with pointed_at(f"http://127.0.0.1:{port}", region, key) as url:
+            yield url
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
 
 
