@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 
 from bench.common import FAKE_KEY, REGION, ROOT, WorkerError, process_status_kb, process_tree
-from bot.demo.run import free_port
+from bot.demo.run import local_app_env
 from bot.slack.standin import SlackStandIn
 
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -34,33 +34,8 @@ POLL = 0.01  # seconds between attempts while the app is not listening yet
 
 
 def app_env(workdir: Path, standin: SlackStandIn, aws_url: str, **overrides: str) -> dict[str, str]:
-    """The app's environment, as the end-to-end tests set it (tests/e2e/harness.py app_env)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_", "AWS_", "PYTEST"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_APP_TOKEN="",  # set (empty) so that no .env turns Socket Mode on
-        SLACK_API_URL=standin.api_url,
-        AWS_ENDPOINT_URL=aws_url,
-        AWS_ACCESS_KEY_ID=FAKE_KEY,
-        AWS_SECRET_ACCESS_KEY=FAKE_KEY,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        CLEANUP_REGIONS=REGION,
-        CLEANUP_APPROVERS="",
-        CLEANUP_ALLOW_SELF_APPROVAL="false",
-        CLEANUP_PLAN_TTL_MINUTES="30",
-        CLEANUP_STATE_DB=str(workdir / "state.sqlite3"),
-        CLEANUP_PROFILES="",
-    )
-    env.update(overrides)
-    return env
+    """The app's environment, as the demo and the end-to-end tests set it (bot.demo.run.local_app_env)."""
+    return local_app_env(workdir, standin.api_url, aws_url, SIGNING_SECRET, BOT_TOKEN, REGION, FAKE_KEY, **overrides)
 
 
 def procfile_argv(port: int) -> list[str]:

@@ -30,6 +30,7 @@ from bot.demo.transcript import render
 from bot.slack import blocks as ids
 from bot.slack.standin import SlackStandIn
 
+ROOT = Path(__file__).resolve().parents[2]
 ANA, BINH = "UANA00001", "UBINH0001"
 NAMES = {ANA: "ana", BINH: "binh", "UBOTCLEAN": "dogcat-cleanup"}
 CHANNEL = "CWORKSHOP"
@@ -41,6 +42,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def local_app_env(
+    state_dir: Path,
+    slack_api_url: str,
+    aws_url: str,
+    signing_secret: str,
+    bot_token: str,
+    region: str = "us-east-1",
+    aws_key: str = "demo",
+    **overrides: str,
+) -> dict[str, str]:
+    """The environment of the app run against local stand-ins (the demo, the end-to-end tests, the benchmarks).
+
+    Nothing of the caller's Slack, cleanup or AWS settings leaks in, and every setting a developer's `.env` could
+    hold is set explicitly (python-dotenv never overrides a variable that is set, even to "").
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_", "AWS_", "PYTEST"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        PORT=str(free_port()),
+        HOST="127.0.0.1",
+        SLACK_BOT_TOKEN=bot_token,
+        SLACK_SIGNING_SECRET=signing_secret,
+        SLACK_APP_TOKEN="",  # set (empty) so that no .env turns Socket Mode on
+        SLACK_API_URL=slack_api_url,
+        AWS_ENDPOINT_URL=aws_url,
+        AWS_ACCESS_KEY_ID=aws_key,
+        AWS_SECRET_ACCESS_KEY=aws_key,
+        AWS_DEFAULT_REGION=region,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        CLEANUP_REGIONS=region,
+        CLEANUP_APPROVERS="",
+        CLEANUP_ALLOW_SELF_APPROVAL="false",
+        CLEANUP_PLAN_TTL_MINUTES="30",
+        CLEANUP_STATE_DB=str(state_dir / "state.sqlite3"),
+        CLEANUP_PROFILES="",
+    )
+    env.update(overrides)
+    return env
 
 
 @contextmanager
@@ -103,16 +147,14 @@ class Demo:
         self.workspace = SlackWorkspace(f"http://127.0.0.1:{self.port}/slack/events", SIGNING_SECRET, CHANNEL)
 
     def start_app(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_"))}
-        env.update(
+        env = local_app_env(
+            self.workdir,
+            self.slack.api_url,
+            os.environ["AWS_ENDPOINT_URL"],  # the embedded emulator's
+            SIGNING_SECRET,
+            "xoxb-demo",  # accepted by the stand-in only
+            self.region,
             PORT=str(self.port),
-            HOST="127.0.0.1",
-            SLACK_BOT_TOKEN="xoxb-demo",  # noqa: S106 - accepted by the stand-in only
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_APP_TOKEN="",
-            SLACK_API_URL=self.slack.api_url,
-            CLEANUP_REGIONS=self.region,
-            CLEANUP_STATE_DB=str(self.workdir / "state.sqlite3"),
         )
         log = (self.workdir / "app.log").open("wb")
         self.app = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import boto3
 import requests
 
 from bot.demo import slack_user
+from bot.demo.run import local_app_env
 from bot.demo.slack_user import SlackWorkspace
 from bot.slack.standin import SlackStandIn
 
@@ -30,12 +30,6 @@ TEAMMATE = "UTEAMMAT1"
 OTHER = "UOTHERMA1"
 BOSS = "UBOSS0001"
 CHANNEL = "CWORKSHOP"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def aws_session(endpoint: str) -> boto3.session.Session:
@@ -150,28 +144,5 @@ class AppProcess:
 
 
 def app_env(tmp: Path, standin: SlackStandIn, aws_url: str, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_", "AWS_", "PYTEST"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_APP_TOKEN="",  # set (empty) so that no .env turns Socket Mode on
-        SLACK_API_URL=standin.api_url,
-        AWS_ENDPOINT_URL=aws_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        CLEANUP_REGIONS=REGION,
-        CLEANUP_APPROVERS="",
-        CLEANUP_ALLOW_SELF_APPROVAL="false",
-        CLEANUP_PLAN_TTL_MINUTES="30",
-        CLEANUP_STATE_DB=str(tmp / "state.sqlite3"),
-        CLEANUP_PROFILES="",
-        CLEANUP_REST_API_DELETE_INTERVAL="0",
-        CLEANUP_RUN_LEASE_SECONDS="2",
-    )
-    env.update(overrides)
-    return env
+    settings = {"CLEANUP_REST_API_DELETE_INTERVAL": "0", "CLEANUP_RUN_LEASE_SECONDS": "2", **overrides}
+    return local_app_env(tmp, standin.api_url, aws_url, SIGNING_SECRET, BOT_TOKEN, REGION, "testing", **settings)
