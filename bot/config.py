@@ -16,6 +16,7 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 _UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day"}
 MIN_REMINDER_SECONDS = 5 * 60
 MAX_REMINDER_SECONDS = 365 * 86400
+_STATE_DB_SCHEMES = frozenset({"postgresql", "postgres", "postgresql+psycopg", "sqlite", "sqlite+pysqlite"})
 
 
 class ConfigError(ValueError):
@@ -66,8 +67,17 @@ class Settings:
     reminder_poll_seconds: float = 30.0  # CLEANUP_REMINDER_POLL_SECONDS: how often reminders are checked
     test_clock_offset_seconds: float = 0.0  # CLEANUP_TEST_CLOCK_OFFSET_SECONDS: shifts the reminder clock (tests)
 
-    def __repr__(self) -> str:  # never print tokens
-        return f"Settings(regions={self.regions}, state_db={self.state_db!r}, slack_api_url={self.slack_api_url!r})"
+    def __repr__(self) -> str:  # never print tokens, nor the state database's password
+        return (
+            f"Settings(regions={self.regions}, state_db={self.state_db_for_logs!r}, "
+            f"slack_api_url={self.slack_api_url!r})"
+        )
+
+    @property
+    def state_db_for_logs(self) -> str:
+        from bot.core.state.database import mask_url
+
+        return mask_url(self.state_db)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, default_region: str | None = None) -> Settings:
@@ -92,7 +102,7 @@ class Settings:
             approvers=approvers,
             allow_self_approval=_bool("CLEANUP_ALLOW_SELF_APPROVAL", get("CLEANUP_ALLOW_SELF_APPROVAL", "false")),
             plan_ttl_minutes=_float("CLEANUP_PLAN_TTL_MINUTES", get("CLEANUP_PLAN_TTL_MINUTES", "30")),
-            state_db=get("CLEANUP_STATE_DB", "cleanup.sqlite3") or "cleanup.sqlite3",
+            state_db=parse_state_db(get("CLEANUP_STATE_DB"), get("DATABASE_URL")),
             profiles_file=get("CLEANUP_PROFILES"),
             notify_channel=parse_channel("CLEANUP_NOTIFY_CHANNEL", get("CLEANUP_NOTIFY_CHANNEL")),
             reminders=parse_reminders(get("CLEANUP_REMINDERS")),
@@ -130,6 +140,28 @@ def parse_regions(text: str) -> tuple[str, ...]:
         if not _REGION_RE.match(region):
             raise ConfigError(f"CLEANUP_REGIONS: {region!r} is not an AWS region name (like us-east-1)")
     return regions
+
+
+def parse_state_db(state_db: str, database_url: str) -> str:
+    """CLEANUP_STATE_DB (a SQLite file path or a postgresql:// URL); unset, DATABASE_URL (a Procfile platform's
+    PostgreSQL add-on, often postgres://); neither, the SQLite file cleanup.sqlite3."""
+    name, value = ("CLEANUP_STATE_DB", state_db) if state_db else ("DATABASE_URL", database_url)
+    if not value:
+        return "cleanup.sqlite3"
+    scheme, sep, _ = value.partition("://")
+    if sep and scheme.lower() not in _STATE_DB_SCHEMES:
+        raise ConfigError(
+            f"{name}: a SQLite file path or a postgresql:// URL, not a {scheme}:// URL"
+            " (the state store runs on SQLite or PostgreSQL)"
+        )
+    if sep:
+        from bot.core.state.database import StateDbError, state_url
+
+        try:
+            state_url(value)
+        except StateDbError as e:
+            raise ConfigError(f"{name}: {e}") from None
+    return value
 
 
 def parse_channel(name: str, text: str) -> str:

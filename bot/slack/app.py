@@ -67,5 +67,5 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
         runner.start_janitor()
         if reminders is not None:
             reminders.start()
-    log.info("dogcat-cleanup ready: regions %s, state %s", ",".join(settings.regions), settings.state_db)
+    log.info("dogcat-cleanup ready: regions %s, state %s", ",".join(settings.regions), store.describe())
     return Assembled(app, service, store, runner, reminders, feed)

@@ -1,0 +1,48 @@
+"""State that survives restarts: plans, their state machine, per-resource results and an append-only audit log.
+
+On SQLite (a file, embedded: one machine; WAL mode, ``busy_timeout``, so that several threads and processes share
+it) or PostgreSQL (a server: several app processes on several machines), through one code path in SQLAlchemy
+Core (`store.py`), with versioned migrations (`schema.py`). Every state change is a compare-and-set
+(``UPDATE ... WHERE id = ? AND status = ?``; the caller whose UPDATE changed one row won), so one approval starts
+one run even with retries, double clicks, concurrent submissions from two teammates, or several copies of the app
+on the same database.
+
+    pending --approve--> approved --start--> running --finish--> done | failed
+    pending --cancel--> cancelled           pending --expire--> expired
+
+A run's owner keeps a lease (``heartbeat_at``) fresh while it works; a run left ``running`` whose lease went stale
+(its process crashed or was restarted) is claimed by exactly one other runner and resumed.
+
+Scheduled reminders keep one row each in ``reminders``: when the next one is due, who claimed the last one and
+when. Claiming is a compare-and-set on ``next_due``, so one reminder is posted per interval however many
+processes share the database, and a restarted process continues the schedule from the stored last run.
+
+The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE (and TRUNCATE on
+PostgreSQL) of its rows, whoever connects.
+"""
+
+from bot.core.state.database import StateDbError, mask_url, state_url
+from bot.core.state.records import (
+    FINAL_RESULTS,
+    FINAL_STATUSES,
+    AuditEntry,
+    HistoryEntry,
+    PlanRecord,
+    PlanStatus,
+    ReminderState,
+)
+from bot.core.state.store import StateStore
+
+__all__ = [
+    "FINAL_RESULTS",
+    "FINAL_STATUSES",
+    "AuditEntry",
+    "HistoryEntry",
+    "PlanRecord",
+    "PlanStatus",
+    "ReminderState",
+    "StateDbError",
+    "StateStore",
+    "mask_url",
+    "state_url",
+]

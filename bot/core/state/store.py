@@ -1,0 +1,378 @@
+"""The state store: every read and every compare-and-set, written once in SQLAlchemy Core for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.core.plan import Plan, ResourceResult
+from bot.core.state.database import begin_statement, describe, make_engine, state_url
+from bot.core.state.records import FINAL_RESULTS, AuditEntry, HistoryEntry, PlanRecord, ReminderState
+from bot.core.state.schema import audit, migrate, plans, reminders, results
+
+log = logging.getLogger(__name__)
+
+
+class StateStore:
+    """Thread-safe, one per process: a pool of connections, each used by one thread at a time.
+
+    `path` is a SQLite file path or a ``postgresql://`` URL (see `bot.core.state.database`). Opening a store
+    migrates its database to the latest schema.
+    """
+
+    def __init__(self, path: str, busy_timeout_ms: int = 10_000, pool_size: int | None = None) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.url = state_url(path)
+        self.engine: Engine = make_engine(self.url, busy_timeout_ms, pool_size)
+        self.dialect = self.engine.dialect.name
+        self._begin = begin_statement(self.engine)
+        self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+        with self._tx() as db:
+            applied = migrate(db)
+        if applied:
+            log.info("state store %s: schema migrated to version %s", self.describe(), applied[-1])
+
+    def describe(self) -> str:
+        """Where the state is, without any password: what logs may show."""
+        return describe(self.url)
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.describe()!r})"
+
+    # -- connections -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A pooled connection for reads: each statement sees the latest committed state."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction. SQLite: IMMEDIATE, writers queue on the file lock instead of failing on upgrade.
+        PostgreSQL: read committed; a compare-and-set UPDATE re-checks its WHERE clause after a concurrent one."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(self._begin)
+            try:
+                yield conn
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- plans -------------------------------------------------------------------------------------------------
+
+    def create_plan(
+        self, plan: Plan, channel: str, requester: str, ttl_seconds: float, now: float | None = None
+    ) -> PlanRecord:
+        now = time.time() if now is None else now
+        plan_id = uuid.uuid4().hex[:16]
+        with self._tx() as db:
+            db.execute(
+                plans.insert().values(
+                    id=plan_id,
+                    profile=plan.profile,
+                    channel=channel,
+                    requester=requester,
+                    plan_json=plan.to_json(),
+                    status="pending",
+                    created_at=now,
+                    expires_at=now + ttl_seconds,
+                )
+            )
+            self._audit(db, plan_id, requester, "requested", f"{len(plan.to_delete)} to delete in {channel}", now)
+        record = self.get(plan_id)
+        assert record is not None
+        return record
+
+    def get(self, plan_id: str) -> PlanRecord | None:
+        with self._read() as db:
+            row = db.execute(select(plans).where(plans.c.id == plan_id)).first()
+        return _record(row) if row is not None else None
+
+    def set_message(self, plan_id: str, message_ts: str) -> None:
+        with self._tx() as db:
+            db.execute(update(plans).where(plans.c.id == plan_id).values(message_ts=message_ts))
+
+    def set_progress_message(self, plan_id: str, progress_ts: str) -> None:
+        with self._tx() as db:
+            db.execute(update(plans).where(plans.c.id == plan_id).values(progress_ts=progress_ts))
+
+    def _cas(
+        self,
+        plan_id: str,
+        from_status: str | Sequence[str],
+        to_status: str,
+        actor: str,
+        action: str,
+        detail: str = "",
+        where: Sequence[ColumnElement[bool]] = (),
+        sets: dict[str, Any] | None = None,
+        now: float | None = None,
+    ) -> bool:
+        """``UPDATE plans SET status = to_status ... WHERE id = ? AND status IN (from) AND where``; audited when won.
+
+        True for the one caller whose UPDATE changed the row."""
+        now = time.time() if now is None else now
+        froms = [from_status] if isinstance(from_status, str) else list(from_status)
+        values = {**(sets or {}), "status": to_status}
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans).where(plans.c.id == plan_id, plans.c.status.in_(froms), *where).values(**values)
+            )
+            won = cursor.rowcount == 1
+            if won:
+                self._audit(db, plan_id, actor, action, detail, now)
+        return won
+
+    def approve(self, plan_id: str, approver: str, now: float | None = None) -> bool:
+        """pending -> approved, only while the plan has not expired. True for exactly one caller."""
+        now = time.time() if now is None else now
+        return self._cas(
+            plan_id,
+            "pending",
+            "approved",
+            approver,
+            "approved",
+            where=[plans.c.expires_at > now],
+            sets={"approver": approver, "approved_at": now},
+            now=now,
+        )
+
+    def cancel(self, plan_id: str, actor: str, detail: str = "", now: float | None = None) -> bool:
+        return self._cas(plan_id, "pending", "cancelled", actor, "cancelled", detail, now=now)
+
+    def expire(self, plan_id: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return self._cas(plan_id, "pending", "expired", "system", "expired", where=[plans.c.expires_at <= now])
+
+    def start_run(self, plan_id: str, runner: str, now: float | None = None) -> bool:
+        """approved -> running, owned by `runner`. True for exactly one caller."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans)
+                .where(plans.c.id == plan_id, plans.c.status == "approved")
+                .values(
+                    status="running", runner=runner, heartbeat_at=now, started_at=now, attempts=plans.c.attempts + 1
+                )
+            )
+            won = cursor.rowcount == 1
+            if won:
+                self._audit(db, plan_id, runner, "run-started", "", now)
+        return won
+
+    def claim_stale_run(self, plan_id: str, runner: str, lease_seconds: float, now: float | None = None) -> bool:
+        """Take over a run left `running` whose owner stopped renewing its lease. True for exactly one caller."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans)
+                .where(
+                    plans.c.id == plan_id,
+                    plans.c.status == "running",
+                    plans.c.runner != runner,
+                    _lease_lapsed(now - lease_seconds),
+                )
+                .values(runner=runner, heartbeat_at=now, attempts=plans.c.attempts + 1)
+            )
+            won = cursor.rowcount == 1
+            if won:
+                self._audit(db, plan_id, runner, "run-resumed", "the previous runner stopped", now)
+        return won
+
+    def heartbeat(self, plan_id: str, runner: str, now: float | None = None) -> bool:
+        """Renew the lease; False when another runner owns the run now (then stop working on it)."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans)
+                .where(plans.c.id == plan_id, plans.c.status == "running", plans.c.runner == runner)
+                .values(heartbeat_at=now)
+            )
+            return cursor.rowcount == 1
+
+    def finish_run(self, plan_id: str, runner: str, status: str, outcome: str, now: float | None = None) -> bool:
+        if status not in ("done", "failed"):
+            raise ValueError(f"a run finishes done or failed, not {status!r}")
+        return self._cas(
+            plan_id,
+            "running",
+            status,
+            runner,
+            f"run-{status}",
+            outcome,
+            where=[plans.c.runner == runner],
+            sets={"finished_at": time.time() if now is None else now, "outcome": outcome},
+            now=now,
+        )
+
+    def stale_runs(self, lease_seconds: float, now: float | None = None) -> list[PlanRecord]:
+        now = time.time() if now is None else now
+        return self._plans(
+            select(plans)
+            .where(plans.c.status == "running", _lease_lapsed(now - lease_seconds))
+            .order_by(plans.c.created_at)
+        )
+
+    def approved_unstarted(self, older_than: float, now: float | None = None) -> list[PlanRecord]:
+        """Approved plans whose run never started (the process died between approval and start)."""
+        now = time.time() if now is None else now
+        return self._plans(
+            select(plans)
+            .where(plans.c.status == "approved", plans.c.approved_at < now - older_than)
+            .order_by(plans.c.created_at)
+        )
+
+    def overdue_pending(self, now: float | None = None) -> list[PlanRecord]:
+        now = time.time() if now is None else now
+        return self._plans(
+            select(plans).where(plans.c.status == "pending", plans.c.expires_at <= now).order_by(plans.c.created_at)
+        )
+
+    def history(self, limit: int = 10) -> list[HistoryEntry]:
+        with self._read() as db:
+            rows = db.execute(
+                select(plans).where(plans.c.status != "pending").order_by(plans.c.created_at.desc()).limit(limit)
+            ).all()
+            entries = []
+            for row in rows:
+                counted = db.execute(
+                    select(results.c.status, func.count())
+                    .where(results.c.plan_id == row.id)
+                    .group_by(results.c.status)
+                    .order_by(results.c.status)
+                )
+                entries.append(HistoryEntry(_record(row), {status: int(n) for status, n in counted}))
+        return entries
+
+    def _plans(self, query: Any) -> list[PlanRecord]:
+        with self._read() as db:
+            return [_record(row) for row in db.execute(query)]
+
+    # -- reminders (a lease per schedule) ----------------------------------------------------------------------
+
+    def reminder(self, key: str) -> ReminderState | None:
+        with self._read() as db:
+            row = db.execute(select(reminders).where(reminders.c.key == key)).first()
+        return ReminderState(**row._mapping) if row is not None else None
+
+    def claim_reminder(self, key: str, interval: float, owner: str, now: float) -> ReminderState | None:
+        """Claim the run of schedule `key` due at or before `now`; None when it is not due or another process won.
+
+        A schedule seen for the first time is due at once. The winner moves ``next_due`` to ``now + interval``
+        with ``UPDATE ... WHERE key = ? AND next_due = ?``: of several processes reading the same due time, the
+        one whose UPDATE changed a row owns this interval's run.
+        """
+        state = self.reminder(key)
+        if state is None:
+            with self._tx() as db:
+                db.execute(self._insert(reminders).values(key=key, next_due=now).on_conflict_do_nothing())
+            state = self.reminder(key)
+            assert state is not None
+        if now < state.due(interval):
+            return None
+        with self._tx() as db:
+            won = (
+                db.execute(
+                    update(reminders)
+                    .where(reminders.c.key == key, reminders.c.next_due == state.next_due)
+                    .values(next_due=now + interval, owner=owner, last_run=now, outcome="running")
+                ).rowcount
+                == 1
+            )
+        return self.reminder(key) if won else None
+
+    def finish_reminder(self, key: str, owner: str, outcome: str, plan_id: str | None = None) -> None:
+        """Record what the claimed run did (and the plan it offered), unless another process has claimed since."""
+        values: dict[str, Any] = {"outcome": outcome} if plan_id is None else {"outcome": outcome, "plan_id": plan_id}
+        with self._tx() as db:
+            db.execute(update(reminders).where(reminders.c.key == key, reminders.c.owner == owner).values(**values))
+
+    def retry_reminder(self, key: str, owner: str, claimed: ReminderState, at: float, outcome: str) -> bool:
+        """Bring the next run forward to `at` after a failed one, unless the schedule moved on meanwhile."""
+        with self._tx() as db:
+            cursor = db.execute(
+                update(reminders)
+                .where(reminders.c.key == key, reminders.c.owner == owner, reminders.c.next_due == claimed.next_due)
+                .values(next_due=min(at, claimed.next_due), outcome=outcome)
+            )
+            return cursor.rowcount == 1
+
+    # -- results and audit -------------------------------------------------------------------------------------
+
+    def record_result(self, plan_id: str, result: ResourceResult, now: float | None = None) -> None:
+        """Store a resource's final result (the latest wins), so that a resumed run does not redo it."""
+        if result.status not in FINAL_RESULTS:
+            raise ValueError(f"not a final result: {result.status!r}")
+        now = time.time() if now is None else now
+        stmt = self._insert(results).values(
+            plan_id=plan_id,
+            key=result.key,
+            label=result.label,
+            name=result.name,
+            region=result.region,
+            status=result.status,
+            reason=result.reason,
+            error_code=result.error_code,
+            seconds=result.seconds,
+            recorded_at=now,
+        )
+        latest = {c: stmt.excluded[c] for c in ("status", "reason", "error_code", "seconds", "recorded_at")}
+        with self._tx() as db:
+            db.execute(stmt.on_conflict_do_update(index_elements=[results.c.plan_id, results.c.key], set_=latest))
+            detail = f"{result.key}: {result.status}" + (f" ({result.error_code})" if result.error_code else "")
+            self._audit(db, plan_id, "system", "result", detail, now)
+
+    def results(self, plan_id: str) -> dict[str, ResourceResult]:
+        with self._read() as db:
+            rows = db.execute(
+                select(results).where(results.c.plan_id == plan_id).order_by(results.c.recorded_at, results.c.key)
+            ).all()
+        return {
+            row.key: ResourceResult(
+                key=row.key,
+                label=row.label,
+                name=row.name,
+                region=row.region,
+                status=row.status,
+                reason=row.reason,
+                error_code=row.error_code,
+                seconds=row.seconds,
+            )
+            for row in rows
+        }
+
+    def audit(self, plan_id: str, actor: str, action: str, detail: str = "", now: float | None = None) -> None:
+        with self._tx() as db:
+            self._audit(db, plan_id, actor, action, detail, time.time() if now is None else now)
+
+    def audit_log(self, plan_id: str | None = None) -> list[AuditEntry]:
+        query = select(audit).order_by(audit.c.seq)
+        if plan_id is not None:
+            query = query.where(audit.c.plan_id == plan_id)
+        with self._read() as db:
+            return [AuditEntry(r.seq, r.at, r.plan_id, r.actor, r.action, r.detail) for r in db.execute(query)]
+
+    @staticmethod
+    def _audit(db: Connection, plan_id: str, actor: str, action: str, detail: str, now: float) -> None:
+        db.execute(audit.insert().values(at=now, plan_id=plan_id, actor=actor, action=action, detail=detail))
+
+
+def _lease_lapsed(before: float) -> ColumnElement[bool]:
+    return or_(plans.c.heartbeat_at.is_(None), plans.c.heartbeat_at < before)
+
+
+def _record(row: Row[Any]) -> PlanRecord:
+    return PlanRecord(**row._mapping)
