@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from bot.aws.clients import Aws
+
+if TYPE_CHECKING:
+    from tests.postgres import PostgresServer
 
 REGION = "us-east-1"
 
@@ -72,3 +77,44 @@ def moto_server(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     reset_moto(moto_server_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_url)
     return moto_server_url
+
+
+# -- the state database: SQLite by default; PostgreSQL on a real server this test run starts -------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the session (tests/postgres.py), started on first use."""
+    from tests.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    with postgres_server.database() as url:
+        yield url
+
+
+@pytest.fixture
+def state_backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" unless a test parametrizes it (indirect=True) or a module overrides this fixture with params."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def state_db(state_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's CLEANUP_STATE_DB: `tmp_path/state.sqlite3`, or a fresh PostgreSQL database's URL."""
+    from tests import state_db as registry
+
+    if state_backend == "sqlite":
+        target = str(tmp_path / "state.sqlite3")
+    elif state_backend == "postgresql":
+        target = request.getfixturevalue("postgres_url")
+    else:
+        raise ValueError(f"unknown state backend {state_backend!r}")
+    registry.register(tmp_path, target)
+    yield target
+    registry.forget(tmp_path)

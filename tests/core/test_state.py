@@ -1,4 +1,6 @@
-"""The state store: compare-and-set transitions, results, append-only audit, concurrency across threads/processes."""
+"""The state store: compare-and-set transitions, results, append-only audit, concurrency across threads/processes.
+
+Every test runs on SQLite and on PostgreSQL (a real server the test run starts: tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 
 from bot.core.plan import Plan, PlannedResource, ResourceResult
 from bot.core.state import StateStore
+from tests.state_db import BACKENDS
 
 
 def make_plan(n: int = 2) -> Plan:
@@ -37,9 +40,14 @@ def make_plan(n: int = 2) -> Plan:
     )
 
 
+@pytest.fixture(params=BACKENDS)
+def state_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    s = StateStore(str(tmp_path / "state.sqlite3"))
+def store(state_db: str) -> StateStore:
+    s = StateStore(state_db)
     yield s  # type: ignore[misc]
     s.close()
 
@@ -55,7 +63,9 @@ def test_create_and_read_back(store: StateStore) -> None:
     assert store.get("nope") is None
 
 
-def test_wal_mode(store: StateStore, tmp_path: Path) -> None:
+def test_wal_mode(store: StateStore, tmp_path: Path, state_backend: str) -> None:
+    if state_backend != "sqlite":
+        pytest.skip("WAL is SQLite's journal mode")
     conn = sqlite3.connect(tmp_path / "state.sqlite3")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -108,13 +118,21 @@ def test_results_latest_wins_and_reject_non_final(store: StateStore) -> None:
         store.record_result(r.id, ResourceResult("k3", "x", "y", "z", "started"))  # type: ignore[arg-type]
 
 
-def test_audit_is_append_only(store: StateStore) -> None:
+def test_audit_is_append_only(store: StateStore, state_backend: str) -> None:
     r = store.create_plan(make_plan(), "C1", "U1", ttl_seconds=60)
-    conn = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("UPDATE audit SET actor = 'mallory'")
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("DELETE FROM audit")
+    if state_backend == "sqlite":
+        conn = sqlite3.connect(store.path)
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("UPDATE audit SET actor = 'mallory'")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("DELETE FROM audit")
+    else:  # another client, straight to the server, as the table's owner (a superuser, even)
+        import psycopg
+
+        with psycopg.connect(store.path, autocommit=True) as pg:
+            for statement in ("UPDATE audit SET actor = 'mallory'", "DELETE FROM audit", "TRUNCATE audit"):
+                with pytest.raises(psycopg.errors.IntegrityError, match="append-only"):
+                    pg.execute(statement)
     assert store.audit_log(r.id)[0].actor == "U1"
 
 
@@ -174,8 +192,8 @@ def _approve_in_process(path: str, plan_id: str, user: str, start: float, out: m
     out.put((user, won))
 
 
-def test_concurrent_approvals_processes(tmp_path: Path) -> None:
-    path = str(tmp_path / "multi.sqlite3")
+def test_concurrent_approvals_processes(state_db: str) -> None:
+    path = state_db
     store = StateStore(path)
     r = store.create_plan(make_plan(), "C1", "U1", ttl_seconds=60)
     ctx = multiprocessing.get_context("spawn")
