@@ -26,14 +26,14 @@ def serve(settings: Settings) -> None:
 
 
 def serve_socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk import WebClient
 
     from bot.slack.app import build
+    from bot.slack.socket_mode import OnceSocketModeHandler
 
     assembled = build(settings)
     log.info("serving Slack in Socket Mode")
-    SocketModeHandler(
+    OnceSocketModeHandler(
         assembled.app, settings.slack_app_token, web_client=WebClient(base_url=settings.slack_api_url)
     ).start()
 

@@ -3,8 +3,9 @@
 A small threaded HTTP server on 127.0.0.1 that records every Web API call (method, form or JSON arguments) and
 answers the way Slack does for the methods the app uses: ``auth.test``, ``chat.postMessage`` (ok, channel, ts),
 ``chat.update``, ``chat.postEphemeral``, ``views.open``, ``views.update``, ``conversations.info``,
-``chat.getPermalink``. Channels listed in ``not_in_channel`` answer ``not_in_channel`` like a channel the bot
-was never invited to. Slash-command ``response_url`` posts (``/respond/...``) are recorded too.
+``chat.getPermalink``, ``apps.connections.open`` (with the URL that ``socket_mode`` issues, when a test sets
+it: see tests/socket_mode_standin.py). Channels listed in ``not_in_channel`` answer ``not_in_channel`` like a
+channel the bot was never invited to. Slash-command ``response_url`` posts (``/respond/...``) are recorded too.
 
 Point the app at it with ``SLACK_API_URL=<standin.api_url>``. It keeps the messages it was sent, so a transcript
 can be rendered from ``messages`` and ``calls``. Tokens are never recorded.
@@ -61,6 +62,8 @@ class SlackStandIn:
         self.messages: dict[tuple[str, str], Message] = {}
         self.not_in_channel: set[str] = set()
         self.failures: dict[str, str] = {}  # method -> error to answer with
+        # issues a Socket Mode WebSocket URL for apps.connections.open; unset, it answers ok without a URL
+        self.socket_mode: Callable[[], str] | None = None
         self._lock = threading.Condition()
         self._seq = itertools.count(1)
         self._base = int(time.time())
@@ -87,7 +90,8 @@ class SlackStandIn:
                     body = standin._record("response_url", {**args, "url_path": path}, {"ok": True})
                 else:
                     method = path.rsplit("/", 1)[-1]
-                    body = standin._answer(method, args)
+                    bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    body = standin._answer(method, args, app_token=bearer.startswith("xapp-"))
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -140,16 +144,20 @@ class SlackStandIn:
             self._lock.notify_all()
         return response
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], app_token: bool = False) -> dict[str, Any]:
         with self._lock:
-            response = self._respond(method, args)
+            response = self._respond(method, args, app_token)
             self.calls.append(Call(method, args, response=response))
             self._lock.notify_all()
         return response
 
-    def _respond(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _respond(self, method: str, args: dict[str, Any], app_token: bool = False) -> dict[str, Any]:
         if method in self.failures:
             return {"ok": False, "error": self.failures[method]}
+        if method == "apps.connections.open" and self.socket_mode is not None:
+            if not app_token:  # Slack wants the app-level token (xapp-) here, not the bot token
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_mode()}
         channel = str(args.get("channel", ""))
         if method == "auth.test":
             return {
