@@ -34,6 +34,9 @@ class PostgresConnection:
             return cursor
 
     def close(self) -> None:
+        """Kept open for the test's next check (one connection per test, closed by `forget`)."""
+
+    def really_close(self) -> None:
         self._conn.close()
 
 
@@ -47,7 +50,7 @@ def forget(tmp_path: Path) -> None:
         target = _DATABASES.pop(tmp_path, None)
         conn = _OPEN.pop(target, None) if target else None
     if conn is not None:
-        conn.close()
+        conn.really_close()
 
 
 def target_of(tmp_path: Path) -> str:

@@ -52,11 +52,11 @@ AppFactory = Callable[..., AppProcess]
 
 
 @pytest.fixture
-def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: FaultProxy) -> Iterator[AppFactory]:
+def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: FaultProxy, state_db: str) -> Iterator[AppFactory]:
     started: list[AppProcess] = []
 
     def factory(start: bool = True, argv: list[str] | None = None, **overrides: str) -> AppProcess:
-        env = app_env(tmp_path, standin, aws_proxy.url, **overrides)
+        env = app_env(tmp_path, standin, aws_proxy.url, **{"CLEANUP_STATE_DB": state_db, **overrides})
         app = AppProcess(int(env["PORT"]), env, tmp_path / f"app-{len(started)}.log", tmp_path)
         if argv is not None:
             app.argv = [a.replace("{PORT}", env["PORT"]) for a in argv]

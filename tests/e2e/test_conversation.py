@@ -4,7 +4,6 @@ Slack stand-in, with correctly signed requests in Slack's formats."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ import requests
 
 from bot.demo.stack import SeededStack
 from bot.slack.standin import Call, Message, SlackStandIn
+from tests import state_db
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import (
@@ -66,8 +66,9 @@ def final_summary(standin: SlackStandIn, ts: str, timeout: float = 90) -> Messag
     return result
 
 
-def db(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "state.sqlite3")
+def db(tmp_path: Path) -> Any:
+    """The app's state database (SQLite, or PostgreSQL when the test's `state_backend` says so)."""
+    return state_db.connect(tmp_path)
 
 
 def status(tmp_path: Path, plan_id: str) -> str:
@@ -351,6 +352,7 @@ def test_double_submission_runs_once(
     assert not (set(stack.workshop) & existing(session))
 
 
+@pytest.mark.parametrize("state_backend", state_db.BACKENDS, indirect=True)
 def test_restart_resumes_a_run(
     start_app: AppFactory,
     standin: SlackStandIn,

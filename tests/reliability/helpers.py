@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +13,7 @@ import requests
 from bot.demo.slack_user import block_actions, view_submission
 from bot.demo.stack import SeededStack
 from bot.slack.standin import Message, SlackStandIn
+from tests import state_db
 from tests.e2e.harness import CHANNEL, REQUESTER, AppProcess
 from tests.e2e.test_conversation import final_summary, plan_id_of, plan_message, text_of, wait_status
 
@@ -81,7 +81,7 @@ def thread_text(standin: SlackStandIn, ts: str) -> str:
 
 
 def audit(tmp_path: Path, plan_id: str) -> list[tuple[str, str, str]]:
-    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db = state_db.connect(tmp_path)
     try:
         rows = db.execute("SELECT actor, action, detail FROM audit WHERE plan_id = ? ORDER BY seq", (plan_id,))
         return [(str(a), str(b), str(c)) for a, b, c in rows.fetchall()]

@@ -35,8 +35,10 @@ from tests.reliability.helpers import (
     view_submission,
     wait_status,
 )
+from tests.state_db import BACKENDS
 
 
+@pytest.mark.parametrize("state_backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize(
     ("processes", "submissions", "retry_headers"),
     [(1, 10, False), (1, 10, True), (2, 8, True)],
@@ -118,6 +120,7 @@ def submit_error(app: AppProcess, plan_id: str, user: str) -> str:
     return str(r.json()["errors"]["confirm_block"])
 
 
+@pytest.mark.parametrize("state_backend", BACKENDS, indirect=True)
 def test_refused_approvals(
     start_app: AppFactory,
     standin: SlackStandIn,
