@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 
 APPEND_ONLY = "the audit log is append-only"
@@ -57,7 +58,7 @@ plans = Table(
     Column("finished_at", Double),
     Column("runner", Text, nullable=False, server_default=""),
     Column("heartbeat_at", Double),
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("outcome", Text, nullable=False, server_default=""),
     Index("plans_status", "status"),
     Index("plans_created", "created_at"),
@@ -74,7 +75,7 @@ results = Table(
     Column("status", Text, nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
     Column("error_code", Text, nullable=False, server_default=""),
-    Column("seconds", Double, nullable=False, server_default="0"),
+    Column("seconds", Double, nullable=False, server_default=text("0")),
     Column("recorded_at", Double, nullable=False),
 )
 
