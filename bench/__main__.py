@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "s3": "bench.s3",
     "cleanup": "bench.cleanup",
     "startup": "bench.startup",
+    "state": "bench.state",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADER = """## BENCHMARKS
