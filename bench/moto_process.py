@@ -16,6 +16,9 @@ import threading
 def main(argv: list[str]) -> int:
     from moto.server import ThreadedMotoServer
 
+    from bot.demo import moto_gaps
+
+    moto_gaps.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = int(argv[0]) if argv else 0
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

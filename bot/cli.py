@@ -106,11 +106,13 @@ def render_plan(plan: Plan) -> str:
     rows = [("SERVICE", "TYPE", "REGION", "NAME", "COST", "WHY")]
     rows += [(r.service, r.label, r.region, r.name, format_monthly(r.monthly_cost), r.reason) for r in plan.to_delete]
     lines += _table(rows)
+    lines += [f"  {r.name}: {r.contents_text()}" for r in plan.to_delete if r.contents_text()]
     if plan.kept:
         lines += ["", "Kept (will NOT be deleted):"]
         rows = [("SERVICE", "TYPE", "REGION", "NAME", "KEPT", "WHY")]
         rows += [(r.service, r.label, r.region, r.name, r.keep or "", r.keep_reason) for r in plan.kept]
         lines += _table(rows)
+        lines += [f"  {r.name}: {r.contents_text()}" for r in plan.kept if r.contents_text()]
     if plan.problems:
         lines += ["", "Could not check:"] + [f"  {p}" for p in plan.problems]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,9 @@ import pytest
 from moto import mock_aws
 
 from bot.aws.clients import Aws
+from bot.demo import moto_gaps
+
+moto_gaps.apply()  # moto's missing SageMaker listings, for the in-process mock and the servers alike
 
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
+from bot.aws.base import Approval, Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 
 
@@ -52,7 +52,7 @@ class RestApiType(ResourceType):
             raise
         return self._found(aws, region, api)
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         client = aws.client("apigateway", found.region)
         # Read first: a missing API then raises AWS's NotFoundException ("already gone"), where moto would answer
         # DeleteRestApi with HTTP 500 (retried by botocore) instead.
@@ -99,7 +99,7 @@ class HttpApiType(ResourceType):
             raise
         return self._found(aws, region, api)
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         client = aws.client("apigatewayv2", found.region)
         # Read first: a missing API then raises NotFoundException as on AWS; moto's DeleteApi succeeds silently.
         client.get_api(ApiId=found.id)

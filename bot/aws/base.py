@@ -65,6 +65,24 @@ class Found:
         return self.tags.get(PROTECT_TAG, "").strip().lower() == "true"
 
 
+@dataclass(frozen=True)
+class Approval:
+    """What the approver saw, for deletions whose extent depends on it (a bucket's contents).
+
+    `written_before`: epoch seconds; object versions written later were never shown, so never deleted.
+    `prefixes`: the keys the approval covers ("dogcat/" a folder, "model.tar.gz" one top-level key); None: all.
+    `recheck`: called between rounds of a long deletion; returns "" to go on, or why to stop and keep the rest.
+    """
+
+    written_before: float | None = None
+    prefixes: tuple[str, ...] | None = None
+    recheck: Callable[[], str] | None = None
+
+
+class KeptError(Exception):
+    """A deletion stopped on purpose and kept the resource (what remains was not approved); str() says why."""
+
+
 def resource_key(type_: str, region: str, id_: str) -> str:
     return f"{type_}|{region}|{id_}"
 
@@ -99,9 +117,15 @@ class ResourceType(ABC):
     def get(self, aws: Aws, region: str, id_: str) -> Found | None:
         """The resource as it is now, fully read, or None when it does not exist."""
 
+    def peek(self, aws: Aws, region: str, id_: str) -> Found | None:
+        """Like get(), but may leave out what is costly to read (a bucket's contents): identity, tags and guard
+        are always there. Used to re-check between rounds of a long deletion."""
+        return self.get(aws, region, id_)
+
     @abstractmethod
-    def delete(self, aws: Aws, found: Found) -> None:
-        """Start deleting the resource (and what must go with it: policies, objects). Raises ClientError.
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
+        """Start deleting the resource (and what must go with it: policies, objects). Raises ClientError, or
+        KeptError when it stopped short on purpose (see Approval).
 
         Must not be called for a protected or guarded resource; the executor checks first.
         """

@@ -8,6 +8,7 @@ back-off with jitter), not by loops of ours.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -27,6 +28,16 @@ DEFAULT_CONFIG = Config(
 )
 
 
+ENABLED_REGIONS_TTL = 300.0  # seconds; regions are enabled by hand and rarely, listings run every scan
+
+
+def _partition_of(session: boto3.session.Session, region: str) -> str:
+    try:
+        return str(session.get_partition_for_region(region))
+    except Exception:  # a region newer than botocore's data: assume the commercial partition, list it anyway
+        return "aws"
+
+
 class Aws:
     """Entry to AWS for the service modules: cached clients plus a bounded pool for concurrent describes."""
 
@@ -42,6 +53,7 @@ class Aws:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aws")
         self._regions: frozenset[str] | None = None
+        self._enabled: tuple[float, list[str]] | None = None
 
     @property
     def default_region(self) -> str:
@@ -79,6 +91,28 @@ class Aws:
                 session.get_available_regions("s3")
             )
         return self._regions
+
+    def enabled_regions(self) -> list[str]:
+        """The regions enabled in the account (EC2 DescribeRegions), in the credentials' partition; cached briefly.
+
+        A role is global and a bucket is read from anywhere: their users are listed in every one of these regions.
+        Raises ClientError/BotoCoreError when AWS will not say; callers then cannot prove anything unused.
+        """
+        now = time.monotonic()
+        cached = self._enabled
+        if cached is not None and now - cached[0] < ENABLED_REGIONS_TTL:
+            return cached[1]
+        answer = self.client("ec2").describe_regions(
+            Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+        )
+        partition = self.session.get_partition_for_region(self.default_region)
+        regions = sorted(
+            r["RegionName"]
+            for r in answer.get("Regions", [])
+            if r.get("OptInStatus") != "not-opted-in" and _partition_of(self.session, r["RegionName"]) == partition
+        )
+        self._enabled = (now, regions)
+        return regions
 
     def account_id(self) -> str:
         return str(self.client("sts").get_caller_identity()["Account"])

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
+from bot.aws.base import Approval, Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 from bot.aws.waiters import wait_until_gone
 
@@ -48,7 +48,7 @@ class TableType(ResourceType):
             raise
         return self._found(region, table, tags)
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("dynamodb", found.region).delete_table(TableName=found.id)
 
     def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:

@@ -6,7 +6,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import GLOBAL, Found, NameMatch, Ref, ResourceType, epoch_seconds, is_not_found, role_name_from_arn
+from bot.aws.base import (
+    GLOBAL,
+    Approval,
+    Found,
+    NameMatch,
+    Ref,
+    ResourceType,
+    epoch_seconds,
+    is_not_found,
+    role_name_from_arn,
+)
 from bot.aws.clients import Aws
 
 
@@ -36,7 +46,7 @@ class FunctionType(ResourceType):
             raise
         return self._found(aws, region, fn)
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("lambda", found.region).delete_function(FunctionName=found.id)
 
     def _found(self, aws: Aws, region: str, fn: dict[str, Any]) -> Found:

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Found, NameMatch, ResourceType, epoch_seconds, is_not_found
+from bot.aws.base import Approval, Found, NameMatch, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
 
 
@@ -36,7 +36,7 @@ class LogGroupType(ResourceType):
                     return self._read(aws, region, group)
         return None
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("logs", found.region).delete_log_group(logGroupName=found.id)
 
     def _read(self, aws: Aws, region: str, group: dict[str, Any]) -> Found | None:
@@ -57,6 +57,7 @@ class LogGroupType(ResourceType):
             arn=arn,
             identity=str(group.get("creationTime", "")),
             tags=tags,
+            guard="deletion protection is on" if group.get("deletionProtectionEnabled") else None,
             usage={"stored_bytes": int(group.get("storedBytes", 0))},
             details={
                 "retention_days": group.get("retentionInDays"),

@@ -17,6 +17,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         apigateway.HttpApiType(),
         iam.RoleType(),
         s3.BucketType(),
+        s3.ObjectsType(),
         logs.LogGroupType(),
     )
 }

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.base import (
     GLOBAL,
+    Approval,
     Found,
     NameMatch,
     Ref,
@@ -23,15 +24,8 @@ from bot.aws.base import (
     role_name_from_arn,
 )
 from bot.aws.clients import Aws
+from bot.aws.usage import s3_locations
 from bot.aws.waiters import wait_until_gone
-
-
-def bucket_from_s3_url(url: str) -> str | None:
-    """s3://bucket/key -> bucket; None for anything that is not an s3:// URL."""
-    if not url.lower().startswith("s3://"):
-        return None
-    bucket = url[5:].split("/", 1)[0]
-    return bucket or None
 
 
 def _tags(aws: Aws, region: str, arn: str) -> dict[str, str]:
@@ -107,7 +101,7 @@ class EndpointType(_SageMakerType):
     _list_key = "Endpoints"
     _name_key = "EndpointName"
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("sagemaker", found.region).delete_endpoint(EndpointName=found.id)
 
     def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:
@@ -188,7 +182,7 @@ class EndpointConfigType(_SageMakerType):
     _list_key = "EndpointConfigs"
     _name_key = "EndpointConfigName"
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("sagemaker", found.region).delete_endpoint_config(EndpointConfigName=found.id)
 
     def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
@@ -226,7 +220,7 @@ class ModelType(_SageMakerType):
     _list_key = "Models"
     _name_key = "ModelName"
 
-    def delete(self, aws: Aws, found: Found) -> None:
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("sagemaker", found.region).delete_model(ModelName=found.id)
 
     def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
@@ -257,16 +251,7 @@ class ModelType(_SageMakerType):
 
 
 def _artifact_buckets(model: dict[str, Any]) -> list[str]:
-    """Buckets the model reads artifacts from: ModelDataUrl or ModelDataSource of every container."""
+    """Buckets the model reads artifacts from, in every container: ModelDataUrl (s3:// or https://),
+    ModelDataSource and AdditionalModelDataSources."""
     containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
-    buckets: list[str] = []
-    for container in containers:
-        urls = [
-            container.get("ModelDataUrl", ""),
-            container.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri", ""),
-        ]
-        for url in urls:
-            bucket = bucket_from_s3_url(url)
-            if bucket and bucket not in buckets:
-                buckets.append(bucket)
-    return buckets
+    return sorted({location.bucket for location in s3_locations(containers)})

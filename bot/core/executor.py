@@ -6,6 +6,9 @@ whose dependency was not deleted is skipped, because what still exists may still
 
 Before touching anything it checks that the credentials point at the scanned account, then, per resource, that
 the resource is the one that was approved (same ARN and identity, not re-created since) and not protected now.
+Roles and buckets are proven unused again right before their own deletion, not once per run: their users are
+listed anew in every enabled region (listings started after the resource became ready may be shared), because a
+colleague may deploy on the role while the endpoint is still deleting.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.base import Found, ResourceType, error_code, error_message, is_not_found
+from bot.aws.base import Approval, Found, KeptError, ResourceType, error_code, error_message, is_not_found
 from bot.aws.clients import Aws
 from bot.core.plan import Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
+from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
+
+PROVEN_UNUSED_TYPES = frozenset({"iam.role", "s3.bucket", "s3.objects"})  # listed account-wide before deletion
 
 FINAL_DONE = frozenset({"deleted", "already_gone"})
 EventSink = Callable[[ProgressEvent], None]
@@ -88,8 +94,15 @@ class _Run:
         self.todo = {r.key: r for r in plan.to_delete}
         self.results: dict[str, ResourceResult] = {}
         self._emit_lock = threading.Lock()  # sinks see one event at a time, in order
+        self.surveyor = Surveyor(aws)
 
     def go(self, previous: dict[str, ResourceResult]) -> list[ResourceResult]:
+        try:
+            return self._go(previous)
+        finally:
+            self.surveyor.close()
+
+    def _go(self, previous: dict[str, ResourceResult]) -> list[ResourceResult]:
         for key, result in previous.items():
             if key in self.todo and result.status in FINAL_DONE:
                 self.results[key] = result
@@ -135,7 +148,7 @@ class _Run:
                             f"kept because {b.label} {b.name} was not deleted ({self.results[blocker].status})",
                         )
                     else:
-                        running[pool.submit(self._delete_one, self.todo[key])] = key
+                        running[pool.submit(self._delete_one, self.todo[key], time.monotonic())] = key
                 if not running:
                     if waiting:  # a dependency cycle cannot be ordered: keep, never guess
                         for key in sorted(waiting):
@@ -149,7 +162,7 @@ class _Run:
                     if exc is not None and key not in self.results:  # a bug of ours: report, don't hang
                         self._finish(self.todo[key], "failed", str(exc), type(exc).__name__)
 
-    def _delete_one(self, r: PlannedResource) -> None:
+    def _delete_one(self, r: PlannedResource, ready_at: float) -> None:
         rtype = self.types[r.type]
         started = time.monotonic()
         self._event("started", r)
@@ -158,7 +171,7 @@ class _Run:
             if current is None:
                 self._finish(r, "already_gone", "", started=started)
                 return
-            change = _changed_since_scan(r, current)
+            change = _changed_since_scan(r, current) or self._still_used(r, current, ready_at)
             if change:
                 self._finish(r, "skipped", change, started=started)
                 return
@@ -171,8 +184,14 @@ class _Run:
                     self._event(
                         "waiting", r, f"waited {delay:.0f} s: AWS allows one such deletion per {interval:.0f} s"
                     )
+            approval = Approval(
+                written_before=_float_or_none(r.details.get("written_before")), recheck=self._recheck(r)
+            )
             try:
-                rtype.delete(self.aws, current)
+                rtype.delete(self.aws, current, approval)
+            except KeptError as e:
+                self._finish(r, "skipped", str(e), started=started)
+                return
             except ClientError as e:
                 if is_not_found(e):
                     self._finish(r, "already_gone", "", started=started)
@@ -188,6 +207,32 @@ class _Run:
             self._finish(r, "failed", str(e) or "timed out waiting for AWS", "Timeout", started=started)
         except (BotoCoreError, RuntimeError, OSError) as e:
             self._finish(r, "failed", str(e), type(e).__name__, started=started)
+
+    def _still_used(self, r: PlannedResource, current: Found, since: float) -> str:
+        """Just in time: why something outside the plan may use this role or bucket now, or "" when nothing does."""
+        if r.type not in PROVEN_UNUSED_TYPES:
+            return ""
+        # Planned users that were skipped or failed still exist, and still use it.
+        planned = {
+            k: p.identity for k, p in self.todo.items() if k not in self.results or self.results[k].status in FINAL_DONE
+        }
+        if r.type == "iam.role":
+            survey = self.surveyor.survey(role_listings(current.details)[0], since)
+            return judge_role(current.id, current.details, survey, planned).reason
+        bucket = str(r.details.get("bucket", r.id))
+        use = bucket_use(bucket, self.surveyor.survey(bucket_listings(), since), planned)
+        if use.unchecked:
+            return f"{use.unchecked}; kept because its readers there are unknown"
+        return use.outside_reason(None if r.type == "s3.bucket" else str(r.details.get("prefix", "")))
+
+    def _recheck(self, r: PlannedResource) -> Callable[[], str]:
+        """Between rounds of a long deletion (emptying a big bucket): same resource, no protect tag, no guard."""
+
+        def recheck() -> str:
+            current = self.types[r.type].peek(self.aws, r.region, r.id)
+            return "it is gone" if current is None else _changed_since_scan(r, current)
+
+        return recheck
 
     def _finish(
         self, r: PlannedResource, status: str, reason: str, code: str = "", started: float | None = None
@@ -212,3 +257,7 @@ def _changed_since_scan(planned: PlannedResource, current: Found) -> str:
     if current.guard:
         return f"{current.guard} since the scan; the app never switches AWS's guards off"
     return ""
+
+
+def _float_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-KeepKind = Literal["protected", "guarded", "in-use", "depends-on-kept", "unchecked"]
+# protected: tagged cleanup:protect; guarded: an AWS guard (deletion protection, Object Lock, a denying policy);
+# in-use: used by something outside the plan; depends-on-kept: used by a kept resource; unchecked: a listing that
+# would show its users failed; unprovable: trusted by principals nobody can list; shared: a bucket holding more
+# than the plan accounts for (its approved prefixes are planned as s3.objects).
+KeepKind = Literal["protected", "guarded", "in-use", "depends-on-kept", "unchecked", "unprovable", "shared"]
 ResultStatus = Literal["deleted", "already_gone", "skipped", "failed"]
 
 
@@ -38,6 +43,49 @@ class PlannedResource:
     @property
     def kept(self) -> bool:
         return self.keep is not None
+
+    def contents_text(self, prefixes: int = 5) -> str:
+        """What a bucket (or an approved prefix of one) holds, for the approver: "" for other resources."""
+        summary = self.details.get("contents") if self.type == "s3.bucket" else self.details.get("summary")
+        if not isinstance(summary, dict):
+            return ""
+        versions = int(summary.get("versions", 0))
+        markers = int(summary.get("delete_markers", summary.get("markers", 0)) or 0)
+        text = f"holds {versions} object version{'s' if versions != 1 else ''}"
+        if markers:
+            text += f" + {markers} delete marker{'s' if markers != 1 else ''}"
+        text += f", {human_bytes(int(summary.get('bytes', 0)))}"
+        if summary.get("complete") is False:
+            text = "holds at least" + text[len("holds") :] + " (listing cut short)"
+        newest = summary.get("newest", summary.get("latest"))
+        if newest:
+            text += f"; newest write {utc_minute(float(newest))}"
+        if summary.get("uploads"):
+            text += f"; {summary['uploads']} unfinished uploads"
+        held = summary.get("prefixes")
+        if isinstance(held, dict) and held:
+            biggest = sorted(held.items(), key=lambda item: -int(item[1].get("bytes", 0)))[:prefixes]
+            parts = [
+                f"{p} {int(v.get('versions', 0))} v, {human_bytes(int(v.get('bytes', 0)))}"
+                + (f", latest {utc_minute(float(v['latest']))}" if v.get("latest") else "")
+                for p, v in biggest
+            ]
+            more = f" +{len(held) - prefixes} more" if len(held) > prefixes else ""
+            text += f"; by prefix: {'; '.join(parts)}{more}"
+        return text
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def utc_minute(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass

@@ -4,8 +4,13 @@ Stages, each concurrent where AWS calls are independent:
 1. list every (resource type, region): the profile's candidates, and for "user" types (functions, models,
    endpoints, configs) everything, so we know what outside the plan still uses a candidate;
 2. follow the references the profile names (endpoint -> config -> models -> role and bucket...);
-3. decide: protected, guarded, in use from outside, or used only by kept resources -> kept, with a reason;
-4. order: every resource depends on the planned resources that use it.
+3. prove roles and buckets unused: list their possible users in every enabled region (`bot.core.usage`),
+   started during stage 1 so that it overlaps the rest;
+4. decide: protected, guarded, in use from outside, unprovable, or used only by kept resources -> kept, with a
+   reason; a bucket that holds more than the plan accounts for is shared: kept, and its approved prefixes planned
+   as `s3.objects`;
+5. order: every resource depends on the planned resources that use it; a role SageMaker can use and every
+   bucket also wait for every planned SageMaker endpoint, config and model.
 """
 
 from __future__ import annotations
@@ -15,13 +20,24 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.aws.base import GLOBAL, Found, Ref, ResourceType, error_code, error_message
 from bot.aws.clients import Aws
-from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem
+from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem, human_bytes
 from bot.core.pricing import monthly_cost
+from bot.core.usage import (
+    Survey,
+    Surveyor,
+    bucket_listings,
+    bucket_use,
+    judge_role,
+    role_listings,
+    sagemaker_can_use,
+    uncovered,
+)
 from bot.profiles import Profile, Selector
 
 WORKERS_PER_REGION = 12  # listings and reads are independent per region: regions must not queue behind each other
@@ -85,11 +101,19 @@ def scan(
     except (ClientError, BotoCoreError) as e:
         raise ScanError(f"cannot reach AWS to identify the account: {error_code(e)}: {error_message(e)}") from None
 
-    with ThreadPoolExecutor(max_workers=scan_workers(regions), thread_name_prefix="scan") as pool:
-        inventory = _list_everything(aws, pool, profile, regions, account_id, types)
-        _follow_references(aws, pool, profile, inventory, types)
-
-    resources = _decide(inventory, regions, types)
+    started, scan_started = time.monotonic(), time.time()
+    surveyor = Surveyor(aws)
+    try:
+        if {"iam.role", "s3.bucket"} & set(profile.find):
+            # The likely listings start now, overlapping stages 1-2; the survey below reuses them.
+            surveyor.start(bucket_listings() | {"lambda.function"}, started)
+        with ThreadPoolExecutor(max_workers=scan_workers(regions), thread_name_prefix="scan") as pool:
+            inventory = _list_everything(aws, pool, profile, regions, account_id, types)
+            _follow_references(aws, pool, profile, inventory, types)
+        survey = surveyor.survey(_listings_needed(inventory), started)
+    finally:
+        surveyor.close()
+    resources = _decide(inventory, types, survey, profile, regions, account_id, scan_started)
     return Plan(
         profile=profile.name,
         account_id=account_id,
@@ -98,6 +122,16 @@ def scan(
         resources=resources,
         problems=inventory.problems,
     )
+
+
+def _listings_needed(inventory: _Inventory) -> set[str]:
+    keys: set[str] = set()
+    for found, _why in inventory.candidates.values():
+        if found.type == "iam.role":
+            keys |= role_listings(found.details)[0]
+        elif found.type == "s3.bucket":
+            keys |= bucket_listings()
+    return keys
 
 
 def _list_everything(
@@ -193,7 +227,15 @@ def _follow_references(
                 frontier.append((read, why))
 
 
-def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, ResourceType]) -> list[PlannedResource]:
+def _decide(
+    inventory: _Inventory,
+    types: Mapping[str, ResourceType],
+    survey: Survey,
+    profile: Profile,
+    regions: list[str],
+    account_id: str,
+    scan_started: float,
+) -> list[PlannedResource]:
     # Who uses what, from every listed user resource and every candidate.
     users_of: dict[LookupKey, dict[LookupKey, Found]] = defaultdict(dict)
     everything = {**inventory.users, **{k: f for k, (f, _) in inventory.candidates.items()}}
@@ -210,15 +252,20 @@ def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, Resou
         elif inventory.unchecked.get(found.type):
             problem = inventory.unchecked[found.type][0]
             keep[key] = ("unchecked", f"could not check whether it is still used: {problem}")
-        elif found.type == "iam.role" and _last_used_elsewhere(found, regions):
-            keep[key] = ("in-use", _last_used_elsewhere(found, regions))
 
     # Fixpoint: a resource used by anything that stays (outside the plan, or kept) stays too.
     changed = True
     while changed:
         changed = False
-        for key in inventory.candidates:
+        planned = {_plan_key(f): f.identity for k, (f, _) in inventory.candidates.items() if k not in keep}
+        kept_keys = {_plan_key(f) for k, (f, _) in inventory.candidates.items() if k in keep}
+        for key, (found, _why) in inventory.candidates.items():
             if key in keep:
+                continue
+            verdict = _account_wide_use(found, survey, planned, kept_keys)
+            if verdict:
+                keep[key] = verdict
+                changed = True
                 continue
             for user_key, user in users_of.get(key, {}).items():
                 if user_key in inventory.candidates and user_key not in keep:
@@ -232,17 +279,31 @@ def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, Resou
                 changed = True
                 break
 
-    planned: list[PlannedResource] = []
+    planned = {_plan_key(f): f.identity for k, (f, _) in inventory.candidates.items() if k not in keep}
+    kept_keys = {_plan_key(f) for k, (f, _) in inventory.candidates.items() if k in keep}
+    sagemaker_keys = sorted(k for k in planned if k.startswith("sagemaker."))
+    resources: list[PlannedResource] = []
     for key, (found, why) in inventory.candidates.items():
         cost, basis = monthly_cost(found.type, found.usage)
         rtype = types[found.type]
         kind, reason = keep.get(key, (None, ""))
-        depends_on = sorted(
+        depends_on = {
             _plan_key(u)
             for user_key, u in users_of.get(key, {}).items()
             if user_key in inventory.candidates and user_key not in keep
-        )
-        planned.append(
+        }
+        # SageMaker needs the execution role (and may write to the bucket) until its endpoints are gone.
+        if found.type == "s3.bucket" or (found.type == "iam.role" and sagemaker_can_use(found.details)):
+            depends_on |= set(sagemaker_keys)
+        details = dict(found.details)
+        if found.type == "s3.bucket" and kind is None:
+            shared = _shared_bucket(found, survey, planned, kept_keys, profile, regions, account_id)
+            if shared is not None:
+                kind, reason, objects = shared
+                resources.extend(_objects(found, objects, sorted(depends_on), types, scan_started))
+            else:
+                details["written_before"] = _written_before(found, scan_started)
+        resources.append(
             PlannedResource(
                 type=found.type,
                 label=rtype.label,
@@ -255,15 +316,132 @@ def _decide(inventory: _Inventory, regions: list[str], types: Mapping[str, Resou
                 reason=why,
                 monthly_cost=cost,
                 cost_basis=basis,
-                depends_on=[] if kind else depends_on,
+                depends_on=[] if kind else sorted(depends_on),
                 keep=kind,
                 keep_reason=reason,
-                details=found.details,
+                details=details,
                 created_at=_created_at(found),
             )
         )
-    planned.sort(key=lambda r: (list(types).index(r.type) if r.type in types else 99, r.region, r.name))
-    return planned
+    order = list(types)
+    resources.sort(key=lambda r: (order.index(r.type) if r.type in types else 99, r.region, r.name))
+    return resources
+
+
+def _account_wide_use(
+    found: Found, survey: Survey, planned: Mapping[str, str], kept: set[str]
+) -> tuple[KeepKind, str] | None:
+    """Roles and buckets: users listed in every enabled region. None when nothing outside the plan uses it."""
+    if found.type == "iam.role":
+        verdict = judge_role(found.id, found.details, survey, planned, kept)
+        return (verdict.kind, verdict.reason) if verdict.kind else None  # type: ignore[return-value]
+    if found.type == "s3.bucket":
+        use = bucket_use(found.id, survey, planned, kept)
+        if use.unchecked:
+            return ("unchecked", f"{use.unchecked}; kept because its readers there are unknown")
+        # Outside users of the whole bucket keep it whole; users of some prefixes make it shared (decided later).
+        for _use, _verdict, prefixes in use.outside:
+            if "" in prefixes:
+                return use.outside_user("")  # type: ignore[return-value]
+    return None
+
+
+def _written_before(found: Found, scan_started: float) -> float:
+    """The newest write the approver was shown: later versions were not approved. When the listing was cut
+    short (or the bucket was empty), the moment the scan started: nothing written during the scan was shown."""
+    contents = found.details.get("contents") or {}
+    if contents.get("complete") and contents.get("newest") is not None:
+        return float(contents["newest"])
+    return scan_started
+
+
+def _shared_bucket(
+    found: Found,
+    survey: Survey,
+    planned: Mapping[str, str],
+    kept: set[str],
+    profile: Profile,
+    regions: list[str],
+    account_id: str,
+) -> tuple[KeepKind, str, list[str]] | None:
+    """None when the bucket may go whole; else (kind, reason, the approved prefixes whose objects are deleted)."""
+    use = bucket_use(found.id, survey, planned, kept)
+    contents = found.details.get("contents") or {}
+    held = dict(contents.get("prefixes") or {})
+    plan_prefixes = use.planned_prefixes | profile.prefixes_for_bucket(found.id, regions, account_id)
+    if "" in plan_prefixes:
+        plan_prefixes = {""}
+    others = uncovered(held, plan_prefixes)
+    complete = bool(contents.get("complete")) and bool(contents.get("prefixes_complete"))
+    if not use.outside and not others and complete:
+        return None
+    deletable = sorted(p for p in plan_prefixes if p and not use.outside_reason(p) and _holds(held, p))
+    kind: KeepKind = "shared"
+    if use.outside:
+        outside_kind, reason = use.outside_user()
+        kind = "depends-on-kept" if outside_kind == "depends-on-kept" else "in-use"
+    else:
+        reason = "shared: " + _holdings_text(held, others, complete)
+    if deletable:
+        reason += f"; only the approved objects under {', '.join(deletable)} are deleted"
+    return kind, reason, deletable
+
+
+def _holds(held: Mapping[str, Any], prefix: str) -> bool:
+    return any(p == prefix or (prefix.endswith("/") and p.startswith(prefix)) for p in held)
+
+
+def _holdings_text(held: Mapping[str, Any], others: list[str], complete: bool) -> str:
+    parts = []
+    for prefix in sorted(others, key=lambda p: -int(held[p].get("bytes", 0)))[:5]:
+        summary = held[prefix]
+        parts.append(f"{prefix} ({summary.get('versions', 0)} versions, {human_bytes(int(summary.get('bytes', 0)))})")
+    text = "it also holds " + ", ".join(parts) if parts else "it holds more"
+    if len(others) > 5:
+        text += f" and {len(others) - 5} more prefixes"
+    if not complete:
+        text += " (the listing was cut short: it holds more than was read)"
+    return text + ", which the plan does not account for"
+
+
+def _objects(
+    bucket: Found, prefixes: list[str], depends_on: list[str], types: Mapping[str, ResourceType], scan_started: float
+) -> list[PlannedResource]:
+    """The approved prefixes of a shared bucket, as resources of their own: deleted, while the bucket stays."""
+    if not prefixes or "s3.objects" not in types:
+        return []
+    contents = bucket.details.get("contents") or {}
+    held = contents.get("prefixes") or {}
+    written_before = _written_before(bucket, scan_started)
+    rtype = types["s3.objects"]
+    resources = []
+    for prefix in prefixes:
+        parts = {p: s for p, s in held.items() if p == prefix or (prefix.endswith("/") and p.startswith(prefix))}
+        summary = {
+            "versions": sum(int(s.get("versions", 0)) for s in parts.values()),
+            "markers": sum(int(s.get("markers", 0)) for s in parts.values()),
+            "bytes": sum(int(s.get("bytes", 0)) for s in parts.values()),
+            "latest": max((s.get("latest") or 0 for s in parts.values()), default=None),
+        }
+        resources.append(
+            PlannedResource(
+                type="s3.objects",
+                label=rtype.label,
+                service=rtype.service_label,
+                region=bucket.region,
+                id=f"{bucket.id}/{prefix}",
+                name=f"s3://{bucket.id}/{prefix}",
+                arn=f"{bucket.arn}/{prefix}*",
+                identity=bucket.identity,
+                reason=f"approved prefix of the shared bucket {bucket.id}",
+                monthly_cost=None,
+                cost_basis="part of the bucket's storage",
+                depends_on=depends_on,
+                details={"bucket": bucket.id, "prefix": prefix, "summary": summary, "written_before": written_before},
+                created_at=_created_at(bucket),
+            )
+        )
+    return resources
 
 
 def _created_at(found: Found) -> float | None:
@@ -273,14 +451,6 @@ def _created_at(found: Found) -> float | None:
 
 def _plan_key(found: Found) -> str:
     return f"{found.type}|{found.region}|{found.id}"
-
-
-def _last_used_elsewhere(found: Found, regions: list[str]) -> str:
-    """A role last used in a region we did not scan may have users we cannot see: keep it, say why."""
-    region = str(found.details.get("last_used_region") or "")
-    if region and region not in regions:
-        return f"last used in {region} ({found.details.get('last_used', 'date unknown')}), a region not scanned"
-    return ""
 
 
 def users_outside(aws: Aws, plan: Plan, types: Mapping[str, ResourceType] | None = None) -> dict[str, str]:

@@ -108,6 +108,10 @@ def embedded_aws(region: str = "us-east-1", key: str = "demo") -> Iterator[str]:
     """A moto server on loopback; boto3 in this process (and children) is pointed at it."""
     from moto.server import ThreadedMotoServer
 
+    from bot.demo import moto_gaps
+
+    moto_gaps.apply()
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

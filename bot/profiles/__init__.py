@@ -44,9 +44,20 @@ class Profile:
     find: dict[str, Selector]
     follow: dict[str, frozenset[str]] = field(default_factory=dict)
     source: str = ""
+    # bucket name (placeholders allowed) -> key prefixes the workshop writes there, beyond those its resources name
+    bucket_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def follows(self, type_key: str, rel: str) -> bool:
         return rel in self.follow.get(type_key, frozenset())
+
+    def prefixes_for_bucket(self, bucket: str, regions: list[str], account_id: str) -> set[str]:
+        """The prefixes the profile names for `bucket` (names may mention {region} and {account_id})."""
+        found: set[str] = set()
+        for pattern, prefixes in self.bucket_prefixes.items():
+            names = {pattern.replace("{region}", r).replace("{account_id}", account_id) for r in regions}
+            if bucket in names:
+                found.update(prefixes)
+        return found
 
 
 def load_profiles(path: str | Path | None = None, known_types: frozenset[str] | None = None) -> dict[str, Profile]:
@@ -85,10 +96,10 @@ def _profile(path: Path, text: str, name: str, body: Any, known_types: frozenset
 
     if not isinstance(body, dict):
         raise fail("must be a table like [name] with a find table", name)
-    unknown_keys = set(body) - {"description", "find", "follow"}
+    unknown_keys = set(body) - {"description", "find", "follow", "bucket-prefixes"}
     if unknown_keys:
         key = sorted(unknown_keys)[0]
-        raise fail(f"unknown key {key!r} (expected description, find, follow)", key)
+        raise fail(f"unknown key {key!r} (expected description, find, follow, bucket-prefixes)", key)
     find_table = body.get("find")
     if not isinstance(find_table, dict) or not find_table:
         raise fail('needs a non-empty find table, e.g. [NAME.find."lambda.function"] names = [...]', name)
@@ -120,7 +131,22 @@ def _profile(path: Path, text: str, name: str, body: Any, known_types: frozenset
                 f"follow.{type_key}: unknown relation {bad[0]!r}; known: {', '.join(sorted(KNOWN_RELATIONS))}", bad[0]
             )
         follow[type_key] = frozenset(rels)
+    bucket_prefixes: dict[str, tuple[str, ...]] = {}
+    prefixes_table = body.get("bucket-prefixes", {})
+    if not isinstance(prefixes_table, dict):
+        raise fail('bucket-prefixes must be a table of "bucket name" = ["prefix/", ...]', "bucket-prefixes")
+    for bucket, prefixes in prefixes_table.items():
+        if not isinstance(prefixes, list) or not all(isinstance(p, str) and p.strip("/ ") for p in prefixes):
+            raise fail(f'bucket-prefixes.{bucket} must be a list of non-empty key prefixes like "dogcat/"', bucket)
+        bucket_prefixes[bucket] = tuple(prefixes)
     description = body.get("description", "")
     if not isinstance(description, str):
         raise fail("description must be a string", "description")
-    return Profile(name=name, description=description, find=find, follow=follow, source=str(path))
+    return Profile(
+        name=name,
+        description=description,
+        find=find,
+        follow=follow,
+        source=str(path),
+        bucket_prefixes=bucket_prefixes,
+    )

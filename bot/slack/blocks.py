@@ -46,6 +46,8 @@ KEEP_WORDS = {
     "in-use": "in use",
     "depends-on-kept": "needed by a kept resource",
     "unchecked": "could not be checked",
+    "unprovable": "cannot prove it is unused",
+    "shared": "shared",
 }
 
 
@@ -186,7 +188,9 @@ def _name(label: str, name: str, region: str) -> str:
 
 def resource_line(r: PlannedResource) -> str:
     cost = "" if r.monthly_cost is None and not r.cost_basis else f" · {format_monthly(r.monthly_cost)}"
-    return f"• {_name(r.label, r.name, r.region)} · {esc(one_line(clip(r.reason, 300)))}{cost}"
+    contents = r.contents_text()
+    held = f"\n    _{esc(one_line(clip(contents, 600)))}_" if contents else ""
+    return f"• {_name(r.label, r.name, r.region)} · {esc(one_line(clip(r.reason, 300)))}{cost}{held}"
 
 
 def kept_line(r: PlannedResource) -> str:

@@ -117,6 +117,7 @@ def test_find_reads_every_page_of_roles(aws: Aws) -> None:
             "list_roles", {"Roles": [_role("other"), _role(f"{PREFIX}a")], "IsTruncated": True, "Marker": "m"}, {}
         )
         stub.add_response("list_roles", {"Roles": [_role(f"{PREFIX}b")], "IsTruncated": False}, {"Marker": "m"})
+        stub.add_response("list_instance_profiles", {"InstanceProfiles": [], "IsTruncated": False}, {})
         for name in (f"{PREFIX}a", f"{PREFIX}b"):  # either call may take either answer
             stub.add_response(
                 "get_role", {"Role": {**_role(name), "Tags": [{"Key": "k", "Value": name}]}}, {"RoleName": ANY}
