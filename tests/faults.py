@@ -78,6 +78,7 @@ class Faults:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._rules: list[Callable[[str, str], AWSResponse | None]] = []
+        self._regional_rules: list[Callable[[str, str, str], AWSResponse | None]] = []
         # First, so that it runs before moto's in-process stub (which answers from the same event).
         session.events.register_first("before-send", self._hook)
 
@@ -85,6 +86,13 @@ class Faults:
         _, service, operation = event_name.split(".", 2)
         with self._lock:
             self.calls[f"{service}.{operation}"] += 1
+        region = _signed_region(request)
+        for regional_rule in self._regional_rules:
+            response = regional_rule(service, operation, region)
+            if response is not None:
+                with self._lock:
+                    self.injected[f"{service}.{operation}"] += 1
+                return response
         for rule in self._rules:
             response = rule(service, operation)
             if response is not None:
@@ -113,3 +121,42 @@ class Faults:
             return None
 
         self._rules.append(rule)
+
+    def deny_in(self, service: str, operation: str, region: str, code: str = "AccessDeniedException") -> None:
+        """AccessDenied for one operation in one region only (the region of the request's SigV4 scope)."""
+
+        def rule(svc: str, op: str, reg: str) -> AWSResponse | None:
+            if svc == service and op == operation and reg == region:
+                return error_response(service, code, f"User is not authorized to perform {op} (injected)", 400)
+            return None
+
+        self._regional_rules.append(rule)
+
+    def answer(
+        self, service: str, operation: str, body: dict[str, Any], region: str | None = None, once: bool = False
+    ) -> None:
+        """A canned successful answer in a JSON protocol service's wire format (what moto cannot model)."""
+        used: list[bool] = []
+
+        def rule(svc: str, op: str, reg: str) -> AWSResponse | None:
+            if svc != service or op != operation or (region and reg != region) or (once and used):
+                return None
+            used.append(True)
+            protocol = SERVICES.get(service, ("json", "", 0))[0]
+            content_type = "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+            headers = {"x-amzn-RequestId": "canned", "Content-Type": content_type}
+            return AWSResponse("https://canned.invalid/", 200, headers, _Body(json.dumps(body).encode()))
+
+        self._regional_rules.append(rule)
+
+
+def _signed_region(request: Any) -> str:
+    """The region of a SigV4-signed request: Credential=KEY/DATE/REGION/SERVICE/aws4_request."""
+    headers = getattr(request, "headers", {}) or {}
+    auth = headers.get("Authorization", b"")
+    text = auth.decode() if isinstance(auth, bytes) else str(auth)
+    marker = "Credential="
+    if marker not in text:
+        return ""
+    parts = text.split(marker, 1)[1].split(",", 1)[0].split("/")
+    return parts[2] if len(parts) > 2 else ""
