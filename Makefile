@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	$(BIN)/python -m tests.postgres --ensure  # PostgreSQL's server binaries, installed (Debian) when missing
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

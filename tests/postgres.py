@@ -9,7 +9,8 @@ PostgreSQL refuses to run as root: as root, the server runs as an unprivileged u
 missing) that owns the folder. The superuser has a random password (scram-sha-256 over TCP), so that the URLs
 the tests hand to the app carry a secret that must never be logged.
 
-    python -m tests.postgres   # start one and print its URL until Ctrl-C (for poking at it with psql)
+    python -m tests.postgres            # start one and print its URL until Ctrl-C (for poking at it with psql)
+    python -m tests.postgres --ensure   # only find, or install, the binaries (`make test` does, before pytest)
 """
 
 from __future__ import annotations
@@ -285,6 +286,9 @@ class PostgresServer:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--ensure"]:  # make test: find or install the binaries before pytest's per-test timeout
+        print(f"PostgreSQL server binaries: {ensure_bindir()}")
+        sys.exit(0)
     with PostgresServer() as server:
         print(server.url(server.create_database("dogcat")), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
