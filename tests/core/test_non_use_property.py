@@ -2,10 +2,10 @@
 changes.
 
 Each example seeds an account (a moto server over HTTP, reset per example) with candidate roles (the dogcat
-prefixes, Lambda or SageMaker trust) and a bucket, then users spread over three regions: Lambda functions named like the workshop's (planned
-only in the scanned region) or not, and SageMaker models reading prefixes of the bucket. One region is scanned
-and the plan executed. Every role a non-planned user runs on must still exist with its policies, and every object
-version a non-planned model reads must still be there.
+prefixes, Lambda or SageMaker trust) and a bucket, then users spread over three regions: Lambda functions named
+like the workshop's (planned only in the scanned region) or not, and SageMaker models reading prefixes of the
+bucket. One region is scanned and the plan executed. Every role a non-planned user runs on must still exist with
+its policies, and every object version a non-planned model reads must still be there.
 """
 
 from __future__ import annotations
