@@ -19,9 +19,29 @@ TYPES = [
 ]
 
 
+def bucket_contents(prefixes: int = 200, long: bool = False) -> dict[str, object]:
+    """A bucket summary as the S3 module reports it, with many top-level prefixes (the worst case to show)."""
+    now = time.time()
+    tail = "-" + "p" * 150 if long else ""
+    return {
+        "versions": 123_456,
+        "delete_markers": 789,
+        "bytes": 5 * 1024**4,
+        "newest": now,
+        "uploads": 3,
+        "complete": False,
+        "prefixes": {
+            f"team-{p:03d}{tail}/": {"versions": p, "markers": 1, "bytes": p * 1024**2, "latest": now - p}
+            for p in range(prefixes)
+        },
+        "prefixes_complete": False,
+    }
+
+
 def resource(i: int, kind: int = 0, kept: bool = False, long: bool = False) -> PlannedResource:
     type_, label, service, cost = TYPES[kind % len(TYPES)]
     name = f"dogcat-endpoint-{i:05d}" + ("-" + "x" * 200 if long else "")
+    details = {"contents": bucket_contents(long=long)} if type_ == "s3.bucket" else {}
     return PlannedResource(
         type=type_,
         label=label,
@@ -36,6 +56,7 @@ def resource(i: int, kind: int = 0, kept: bool = False, long: bool = False) -> P
         cost_basis="test" if cost is not None else "no price model",
         keep="protected" if kept else None,
         keep_reason="tagged cleanup:protect=true" if kept else "",
+        details=details,
     )
 
 

@@ -158,3 +158,12 @@ def test_any_plan_fits(n: int, kept: int, problems: int, kinds: int, long: bool)
 def test_usage_and_history_within_limits() -> None:
     assert message_problems(blocks.usage_blocks({"dogcat": "Dog/cat workshop"}, ["us-east-1"])) == []
     assert message_problems(blocks.history_blocks([])) == []
+
+
+def test_plan_and_modal_show_what_each_bucket_holds() -> None:
+    plan = make_plan(n=9, kept=0)  # one of each type, the bucket last
+    message = all_text(blocks.plan_blocks(plan, CTX))
+    modal = all_text(blocks.confirm_modal(plan, CTX)["blocks"])
+    for text in (message, modal):
+        assert "holds at least 123456 object versions + 789 delete markers, 5.0 TB" in text
+        assert "3 unfinished uploads" in text and "by prefix: team-199/ 199 v" in text
