@@ -1,21 +1,26 @@
-"""`python -m bot`: serve Slack (Socket Mode or HTTP), or the operator verbs scan, delete and demo."""
+"""`python -m bot` (or the `dogcat-cleanup` console script): serve Slack (Socket Mode or HTTP), or the operator
+verbs scan, delete and demo."""
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from dotenv import load_dotenv
 
+from bot.logs import setup_logging
+
 
 def main(argv: list[str]) -> int:
     load_dotenv()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("botocore", "werkzeug", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging()
     if argv and argv[0] == "demo":
-        from bot.demo.run import main as demo
-
+        try:
+            from bot.demo.run import main as demo
+        except ModuleNotFoundError as e:
+            if (e.name or "").partition(".")[0] not in {"moto", "requests"}:
+                raise
+            print(f"error: the demo needs the development requirements (requirements-dev.txt): {e}", file=sys.stderr)
+            return 2
         return demo(argv[1:])
     if argv:
         from bot.cli import main as cli
@@ -39,5 +44,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def entry() -> int:
+    """The `dogcat-cleanup` console script."""
+    return main(sys.argv[1:])
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(entry())
