@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "cleanup": "bench.cleanup",
     "startup": "bench.startup",
     "state": "bench.state",
+    "proof": "bench.proof",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADER = """## BENCHMARKS
