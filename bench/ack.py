@@ -1,12 +1,12 @@
 """Benchmark 1, acknowledgement latency: 20 concurrent `/cleanup dogcat` to the app as the Procfile serves it.
 
-The app runs as the Procfile's `web:` line (gunicorn, bot.slack.wsgi:app, 2 workers x 8 threads), with the
-end-to-end tests' environment. Every AWS call is delayed 1.5 s by the latency proxy, so any AWS call on the ack
-path would show as an ack of 1.5 s or more. The requests are signed slash commands in Slack's real form format
-(bot.demo.slack_user.SlackWorkspace), sent at once by 20 threads of a separate process (so that the bench
-process's own threads do not slow the client), each on a new connection as Slack's are; each time is from just
-before the request is signed to the end of the answer. Three rounds: the first on a freshly started app (the
-first requests a worker serves), then two more while the scans the earlier rounds started run in the background
+The app runs as the Procfile's `web:` line (gunicorn, bot.slack.wsgi:app, WEB_CONCURRENCY=2 workers as a platform
+sets it, 8 threads each), with the end-to-end tests' environment. Every AWS call is delayed 1.5 s by the latency
+proxy, so any AWS call on the ack path would show as an ack of 1.5 s or more. The requests are signed slash commands
+in Slack's real form format (bot.demo.slack_user.SlackWorkspace), sent at once by 20 threads of a separate process
+(so that the bench process's own threads do not slow the client), each on a new connection as Slack's are; each time
+is from just before the request is signed to the end of the answer. Three rounds: the first on a freshly started app
+(the first requests a worker serves), then two more while the scans the earlier rounds started run in the background
 (each /cleanup starts a scan that makes dozens of 1.5 s calls).
 """
 
@@ -31,7 +31,7 @@ from bench.common import (
     run_worker,
 )
 from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
-from bench.slackapp import CHANNEL, REQUESTER, SIGNING_SECRET, app_env, launch, procfile_argv
+from bench.slackapp import CHANNEL, PLATFORM_WORKERS, REQUESTER, SIGNING_SECRET, app_env, launch, procfile_argv
 from bot.slack.standin import SlackStandIn
 
 TITLE = "Acknowledgement: 20 concurrent /cleanup dogcat, every AWS call delayed 1.5 s"
@@ -103,7 +103,8 @@ def run(options: Options) -> Report:
         compared=(
             f"{CONCURRENT} concurrent signed `/cleanup dogcat` slash commands (Slack's form format, "
             "bot.demo.slack_user) to the app started by the Procfile's `web:` line (gunicorn bot.slack.wsgi:app "
-            "--workers 2 --threads 8, on 127.0.0.1), every AWS call delayed 1.5 s by the latency proxy: the first "
+            "with WEB_CONCURRENCY=2: 2 workers x 8 threads, on 127.0.0.1), every AWS call delayed 1.5 s by the "
+            "latency proxy: the first "
             f"{CONCURRENT} requests a freshly started app serves (several starts), then {warm_rounds} more rounds "
             "on the first app while the scans of the earlier rounds run."
         ),
@@ -141,7 +142,7 @@ def run(options: Options) -> Report:
             for contender in (SHIPPED,):
                 workdir = Path(tmp) / f"{number}-shipped"
                 workdir.mkdir()
-                env = app_env(workdir, standin, proxy.url)
+                env = app_env(workdir, standin, proxy.url, WEB_CONCURRENCY=PLATFORM_WORKERS)
                 argv = procfile_argv(int(env["PORT"]))
                 with launch(argv, env, workdir) as app:
                     samples[contender].append(

@@ -1,9 +1,9 @@
 """The Slack app under benchmark: started as production starts it, fed signed requests, watched through the stand-in.
 
-Two ways to start it: the Procfile's `web:` line (gunicorn with bot.slack.wsgi:app and the Procfile's own flags;
-bound to 127.0.0.1 instead of 0.0.0.0) and `python -m bot` (HTTP mode: gunicorn in-process, SPEC section 3). The
-environment is the end-to-end tests' (tests/e2e/harness.py app_env): fake Slack credentials, the Slack stand-in
-as the Web API, AWS through the latency proxy, a fresh state database.
+Two ways to start it: the Procfile's `web:` line (gunicorn with bot.slack.wsgi:app and bot/serve_config.py, the
+configuration `python -m bot` uses too) and `python -m bot` (HTTP mode: gunicorn in-process). Both bind the
+environment's HOST (127.0.0.1) and PORT. The environment is the end-to-end tests' (tests/e2e/harness.py app_env):
+fake Slack credentials, the Slack stand-in as the Web API, AWS through the latency proxy, a fresh state database.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from bot.slack.standin import SlackStandIn
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-bench-not-a-real-token"
 CHANNEL = "CWORKSHOP"
+# WEB_CONCURRENCY for the Procfile's web: line, as a platform sets it per dyno (the app's own default is 1 worker)
+PLATFORM_WORKERS = "2"
 REQUESTER, TEAMMATE = "UREQUEST1", "UTEAMMAT1"
 START_TIMEOUT = 60.0
 POLL = 0.01  # seconds between attempts while the app is not listening yet
@@ -39,7 +41,7 @@ def app_env(workdir: Path, standin: SlackStandIn, aws_url: str, **overrides: str
 
 
 def procfile_argv(port: int) -> list[str]:
-    """The Procfile's `web:` command with $PORT filled in, bound to loopback, gunicorn from this venv."""
+    """The Procfile's `web:` command with $PORT filled in (if it names it), on loopback, gunicorn from this venv."""
     line = next(
         (line for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines() if line.startswith("web:")),
         None,

@@ -44,7 +44,7 @@ NOTES = [
     "100 ms a time, within busy_timeout) instead of queueing, so most calls take well under a millisecond and a "
     "few wait hundreds; PostgreSQL queues row locks and commits in order, hence a higher median and a short tail.",
     "The spread between runs comes from whatever else shares the 2 cores (other test runs, during this one).",
-    "The issue sets no target figure for the state store: the target row is the correctness of the races.",
+    "No target figure is set for the state store: the target row is the correctness of the races.",
 ]
 
 

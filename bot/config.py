@@ -51,7 +51,9 @@ class Settings:
     slack_signing_secret: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    host: str = "0.0.0.0"  # noqa: S104 (HOST: a server listens on every interface unless told otherwise)
     port: int = 3000
+    web_concurrency: int = 1  # WEB_CONCURRENCY: gunicorn worker processes in HTTP mode (Procfile platforms set it)
     regions: tuple[str, ...] = ()
     approvers: frozenset[str] = frozenset()
     allow_self_approval: bool = False
@@ -97,7 +99,9 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=_api_url(get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
+            host=get("HOST") or "0.0.0.0",  # noqa: S104
             port=_int("PORT", get("PORT", "3000"), 1, 65535),
+            web_concurrency=_int("WEB_CONCURRENCY", get("WEB_CONCURRENCY") or "1", 1, 64),
             regions=regions,
             approvers=approvers,
             allow_self_approval=_bool("CLEANUP_ALLOW_SELF_APPROVAL", get("CLEANUP_ALLOW_SELF_APPROVAL", "false")),

@@ -9,8 +9,14 @@ wrote the line:
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s%(run)s: %(message)s"
 QUIET = ("botocore", "werkzeug", "urllib3")  # their INFO lines are per request: warnings only
@@ -49,3 +55,14 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def carry_context(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn`, to be run once in another thread with this thread's run context (a new thread starts without it):
+    `pool.submit(carry_context(work), ...)`, wrapping anew for each submission."""
+    context = contextvars.copy_context()
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return context.run(fn, *args, **kwargs)
+
+    return run

@@ -1,13 +1,13 @@
 """`python -m bot` with no verb: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT at POST /slack/events.
 
 HTTP mode runs gunicorn (a production WSGI server) in-process through Bolt's WSGI adapter, the same app the
-Procfile's `web:` serves with `gunicorn bot.slack.wsgi:app`. Bolt's built-in `app.start()` is for development only.
+Procfile's `web:` serves with `gunicorn bot.slack.wsgi:app`, with the same configuration (`gunicorn_options`, which
+the Procfile reads through bot/serve_config.py). Bolt's built-in `app.start()` is for development only.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from bot.config import Settings
@@ -15,10 +15,22 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's settings for HTTP mode, however it is started: `python -m bot` or the Procfile's `web:` line."""
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.web_concurrency,
+        "worker_class": "gthread",
+        "threads": 8,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "preload_app": False,  # the runner's threads belong in each worker
+        "errorlog": "-",
+    }
+
+
 def serve(settings: Settings) -> None:
     settings.require_slack()
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.slack_app_token:
         serve_socket_mode(settings)
     else:
@@ -38,24 +50,12 @@ def serve_socket_mode(settings: Settings) -> None:
     ).start()
 
 
-def serve_http(settings: Settings, host: str | None = None) -> None:
+def serve_http(settings: Settings) -> None:
     from gunicorn.app.base import BaseApplication
-
-    bind_host = host or os.environ.get("HOST", "0.0.0.0")  # noqa: S104 (a server listens on all interfaces)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{bind_host}:{settings.port}",
-                "workers": int(os.environ.get("WEB_CONCURRENCY", "1")),
-                "worker_class": "gthread",
-                "threads": 8,
-                "timeout": 60,
-                "graceful_timeout": 10,
-                "preload_app": False,  # the runner's threads belong in each worker
-                "errorlog": "-",
-            }
-            for key, value in options.items():
+            for key, value in gunicorn_options(settings).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
@@ -64,5 +64,5 @@ def serve_http(settings: Settings, host: str | None = None) -> None:
 
             return wsgi_app(build(settings).app)
 
-    log.info("serving Slack over HTTP on port %s at POST /slack/events", settings.port)
+    log.info("serving Slack over HTTP on %s:%s at POST /slack/events", settings.host, settings.port)
     _Server().run()

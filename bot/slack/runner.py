@@ -8,6 +8,7 @@ restart is resumed by whichever process claims it first (compare-and-set on a le
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -26,6 +27,7 @@ from bot.config import Settings
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.state import FINAL_RESULTS, PlanRecord, StateStore
+from bot.logs import set_run
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
@@ -168,7 +170,7 @@ class Runner:
 
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
         try:
-            fn(*args)
+            contextvars.copy_context().run(fn, *args)  # a run's log context ends with it (bot.logs)
         except Exception:
             log.exception("background run failed")
 
@@ -192,6 +194,7 @@ class Runner:
         if record is None:
             return
         plan = record.plan
+        set_run(plan_id, plan.account_id)  # every line logged from here on names the plan and account
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         channel, thread = record.channel, record.message_ts
         self.slack.update(
