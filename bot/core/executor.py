@@ -23,13 +23,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.base import Approval, Found, KeptError, ResourceType, error_code, error_message, is_not_found
 from bot.aws.clients import Aws
-from bot.core.plan import Plan, PlannedResource, ProgressEvent, ResourceResult
+from bot.core.plan import GONE, Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
 from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
 
 PROVEN_UNUSED_TYPES = frozenset({"iam.role", "s3.bucket", "s3.objects"})  # listed account-wide before deletion
 
-FINAL_DONE = frozenset({"deleted", "already_gone"})
 EventSink = Callable[[ProgressEvent], None]
 
 
@@ -104,7 +103,7 @@ class _Run:
 
     def _go(self, previous: dict[str, ResourceResult]) -> list[ResourceResult]:
         for key, result in previous.items():
-            if key in self.todo and result.status in FINAL_DONE:
+            if key in self.todo and result.status in GONE:
                 self.results[key] = result
         refusal = self._account_refusal()
         if refusal:
@@ -139,7 +138,7 @@ class _Run:
                     if any(d not in self.results for d in deps[key]):
                         continue
                     waiting.discard(key)
-                    blocker = next((d for d in deps[key] if self.results[d].status not in FINAL_DONE), None)
+                    blocker = next((d for d in deps[key] if self.results[d].status not in GONE), None)
                     if blocker is not None:
                         b = self.todo[blocker]
                         self._finish(
@@ -214,7 +213,7 @@ class _Run:
             return ""
         # Planned users that were skipped or failed still exist, and still use it.
         planned = {
-            k: p.identity for k, p in self.todo.items() if k not in self.results or self.results[k].status in FINAL_DONE
+            k: p.identity for k, p in self.todo.items() if k not in self.results or self.results[k].status in GONE
         }
         if r.type == "iam.role":
             survey = self.surveyor.survey(role_listings(current.details)[0], since)

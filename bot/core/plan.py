@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 # protected: tagged cleanup:protect; guarded: an AWS guard (deletion protection, Object Lock, a denying policy);
@@ -12,7 +13,19 @@ from typing import Any, Literal
 # would show its users failed; unprovable: trusted by principals nobody can list; shared: a bucket holding more
 # than the plan accounts for (its approved prefixes are planned as s3.objects).
 KeepKind = Literal["protected", "guarded", "in-use", "depends-on-kept", "unchecked", "unprovable", "shared"]
-ResultStatus = Literal["deleted", "already_gone", "skipped", "failed"]
+
+
+class ResultStatus(StrEnum):
+    """What became of one approved resource. Every result is final: a run records each resource once."""
+
+    DELETED = "deleted"
+    ALREADY_GONE = "already_gone"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+RESULT_STATUSES: frozenset[str] = frozenset(ResultStatus)
+GONE: frozenset[str] = frozenset({ResultStatus.DELETED, ResultStatus.ALREADY_GONE})  # no longer exists in AWS
 
 
 @dataclass
@@ -35,10 +48,14 @@ class PlannedResource:
     # when AWS says it was created, epoch seconds (for Lambda: last modified, a lower bound of its age); None
     # when unknown
     created_at: float | None = None
+    # set in a plan of several accounts (Plan.accounts): the account it lives in; its key then starts with it.
+    # depends_on always names keys of the same account without that prefix (what the account's own plan uses).
+    account_id: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.type}|{self.region}|{self.id}"
+        local = f"{self.type}|{self.region}|{self.id}"
+        return f"{self.account_id}{ACCOUNT_KEY_SEP}{local}" if self.account_id else local
 
     @property
     def kept(self) -> bool:
@@ -75,6 +92,17 @@ class PlannedResource:
         return text
 
 
+ACCOUNT_KEY_SEP = "/"  # "111122223333/lambda.function|us-east-1|InvokeModelLambda": a resource of a fleet plan
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(account ID or "", the key within that account) of a resource or result key."""
+    head, sep, rest = key.partition(ACCOUNT_KEY_SEP)
+    if sep and len(head) == 12 and head.isdigit():
+        return head, rest
+    return "", key
+
+
 def human_bytes(n: int) -> str:
     size = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -96,9 +124,20 @@ class ScanProblem:
     region: str
     code: str
     message: str
+    account_id: str = ""  # set in a plan of several accounts
 
     def __str__(self) -> str:
-        return f"{self.service} in {self.region}: {self.code}: {self.message}"
+        where = f"{self.region} of account {self.account_id}" if self.account_id else self.region
+        return f"{self.service} in {where}: {self.code}: {self.message}"
+
+
+@dataclass
+class AccountPart:
+    """One account of a plan that covers several (CLEANUP_ACCOUNTS)."""
+
+    account_id: str
+    role_arn: str = ""  # the role assumed to reach it; "" for the credentials' own account, used directly
+    error: str = ""  # why it could not be scanned (its role could not be assumed...): nothing of it is planned
 
 
 @dataclass
@@ -109,6 +148,31 @@ class Plan:
     created_at: float  # epoch seconds
     resources: list[PlannedResource] = field(default_factory=list)
     problems: list[ScanProblem] = field(default_factory=list)
+    # Several accounts (CLEANUP_ACCOUNTS): each one's part; its resources carry their account_id and account_id
+    # above is "" (no credentials ever match it, so a fleet plan given whole to the executor deletes nothing).
+    # Empty: a plan of the one account `account_id`, as plans have always been.
+    accounts: list[AccountPart] = field(default_factory=list)
+
+    @property
+    def is_fleet(self) -> bool:
+        return bool(self.accounts)
+
+    def account_ids(self) -> list[str]:
+        return [a.account_id for a in self.accounts] if self.accounts else [self.account_id]
+
+    def for_account(self, account_id: str) -> Plan:
+        """The plan of one account of a fleet plan, exactly as a scan of that account alone would have stored it:
+        the executor runs it under that account's own checks. A plan of one account returns itself."""
+        if not self.accounts:
+            return self
+        return Plan(
+            profile=self.profile,
+            account_id=account_id,
+            regions=list(self.regions),
+            created_at=self.created_at,
+            resources=[replace(r, account_id="") for r in self.resources if r.account_id == account_id],
+            problems=[replace(p, account_id="") for p in self.problems if p.account_id == account_id],
+        )
 
     @property
     def to_delete(self) -> list[PlannedResource]:
@@ -145,6 +209,7 @@ class Plan:
             created_at=float(data["created_at"]),
             resources=[PlannedResource(**r) for r in data.get("resources", [])],
             problems=[ScanProblem(**p) for p in data.get("problems", [])],
+            accounts=[AccountPart(**a) for a in data.get("accounts", [])],
         )
 
     @classmethod
@@ -158,7 +223,7 @@ class ResourceResult:
     label: str
     name: str
     region: str
-    status: ResultStatus
+    status: str  # a ResultStatus value
     reason: str = ""  # why skipped, or the AWS error message
     error_code: str = ""
     seconds: float = 0.0

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.plan import Plan, PlannedResource, ResourceResult
+from bot.core.plan import GONE, Plan, PlannedResource, ResourceResult
 from bot.core.pricing import cost_since_created, format_monthly, format_usd
 
 Block = dict[str, Any]
@@ -37,7 +37,6 @@ CONFIRM_WORD = "confirm"
 # (anyone eligible may approve) and is never rendered as a mention.
 REMINDER_REQUESTER = "scheduled-reminder"
 
-FINAL_GONE = frozenset({"deleted", "already_gone"})
 RESULT_ICONS = {"deleted": "✅", "already_gone": "☑️", "skipped": "⏭️", "failed": "❌"}
 RESULT_WORDS = {"deleted": "deleted", "already_gone": "already gone", "skipped": "skipped", "failed": "failed"}
 KEEP_WORDS = {
@@ -618,7 +617,7 @@ def feed_blocks(
     if error:
         out.append(section(f":x: The run stopped with an error: `{esc(one_line(clip(error, 500)))}`"))
     by_key = {r.key: r for r in results}
-    alive = [r for r in plan.to_delete if by_key.get(r.key) is None or by_key[r.key].status not in FINAL_GONE]
+    alive = [r for r in plan.to_delete if by_key.get(r.key) is None or by_key[r.key].status not in GONE]
     if alive:
         alive.sort(key=lambda r: -(r.monthly_cost or 0.0))
         unknown = sum(1 for r in alive if r.monthly_cost is None)

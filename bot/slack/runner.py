@@ -25,8 +25,8 @@ from slack_sdk.errors import SlackApiError
 from bot.aws.clients import Aws
 from bot.config import Settings
 from bot.core.executor import ExecutorOptions, execute
-from bot.core.plan import Plan, ProgressEvent, ResourceResult
-from bot.core.state import FINAL_RESULTS, PlanRecord, StateStore
+from bot.core.plan import RESULT_STATUSES, Plan, ProgressEvent, ResourceResult
+from bot.core.state import PlanRecord, StateStore
 from bot.logs import set_run
 from bot.slack import blocks
 
@@ -203,7 +203,7 @@ class Runner:
             f"Approved by {record.approver}, deleting",
             blocks.plan_blocks(plan, ctx, blocks.status_running(record.approver)),
         )
-        previous = {k: r for k, r in self.store.results(plan_id).items() if r.status in FINAL_RESULTS}
+        previous = {k: r for k, r in self.store.results(plan_id).items() if r.status in RESULT_STATUSES}
         if resumed:
             self.slack.post(
                 channel,
@@ -239,7 +239,7 @@ class Runner:
         beat.start()
 
         def on_event(event: ProgressEvent) -> None:
-            if event.kind in FINAL_RESULTS:
+            if event.kind in RESULT_STATUSES:
                 result = ResourceResult(
                     event.key,
                     event.label,
@@ -294,7 +294,7 @@ class Runner:
             stopped = blocks.cost_stopped(plan, ordered)
             for message in blocks.summary_messages(plan, ordered, seconds, approver, stopped):
                 self.slack.post(channel, blocks.summary_text(ordered), message, thread)
-            outcome = blocks.counts_text({s: sum(1 for r in ordered if r.status == s) for s in FINAL_RESULTS})
+            outcome = blocks.counts_text({s: sum(1 for r in ordered if r.status == s) for s in RESULT_STATUSES})
             top = blocks.status_finished(approver, ordered, seconds, stopped)
         self.slack.update(channel, thread, f"Cleanup {status}", blocks.plan_blocks(plan, ctx, top))
         if self.store.finish_run(plan_id, self.id, status, outcome) and self.on_finished is not None:

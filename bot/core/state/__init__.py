@@ -10,6 +10,8 @@ on the same database.
     pending --approve--> approved --start--> running --finish--> done | failed
     pending --cancel--> cancelled           pending --expire--> expired
 
+(`records.TRANSITIONS` is that diagram as data; the store refuses any other change.)
+
 A run's owner keeps a lease (``heartbeat_at``) fresh while it works; a run left ``running`` whose lease went stale
 (its process crashed or was restarted) is claimed by exactly one other runner and resumed.
 
@@ -23,19 +25,20 @@ PostgreSQL) of its rows, whoever connects.
 
 from bot.core.state.database import StateDbError, mask_url, state_url
 from bot.core.state.records import (
-    FINAL_RESULTS,
-    FINAL_STATUSES,
+    ENDED_STATUSES,
+    TRANSITIONS,
     AuditEntry,
     HistoryEntry,
     PlanRecord,
     PlanStatus,
     ReminderState,
+    TransitionError,
 )
 from bot.core.state.store import StateStore
 
 __all__ = [
-    "FINAL_RESULTS",
-    "FINAL_STATUSES",
+    "ENDED_STATUSES",
+    "TRANSITIONS",
     "AuditEntry",
     "HistoryEntry",
     "PlanRecord",
@@ -43,6 +46,7 @@ __all__ = [
     "ReminderState",
     "StateDbError",
     "StateStore",
+    "TransitionError",
     "mask_url",
     "state_url",
 ]

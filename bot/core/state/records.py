@@ -4,13 +4,42 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from bot.core.plan import Plan
 
-PlanStatus = Literal["pending", "approved", "running", "done", "failed", "cancelled", "expired"]
-FINAL_STATUSES: frozenset[str] = frozenset({"done", "failed", "cancelled", "expired"})
-FINAL_RESULTS: frozenset[str] = frozenset({"deleted", "already_gone", "skipped", "failed"})
+
+class PlanStatus(StrEnum):
+    PENDING = "pending"  # posted, waiting for a teammate's confirm
+    APPROVED = "approved"  # confirmed; a runner will start it
+    RUNNING = "running"  # a runner holds its lease and deletes
+    DONE = "done"
+    FAILED = "failed"  # the run could not finish (not: some resources failed; that is in its results)
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+# The plan lifecycle, as one table: the only transitions the store makes (StateStore refuses any other).
+# A running plan "moves" to running again when another runner takes over its lapsed lease.
+TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
+    PlanStatus.PENDING: frozenset({PlanStatus.APPROVED, PlanStatus.CANCELLED, PlanStatus.EXPIRED}),
+    PlanStatus.APPROVED: frozenset({PlanStatus.RUNNING}),
+    PlanStatus.RUNNING: frozenset({PlanStatus.RUNNING, PlanStatus.DONE, PlanStatus.FAILED}),
+    PlanStatus.DONE: frozenset(),
+    PlanStatus.FAILED: frozenset(),
+    PlanStatus.CANCELLED: frozenset(),
+    PlanStatus.EXPIRED: frozenset(),
+}
+ENDED_STATUSES: frozenset[str] = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
+
+
+class TransitionError(ValueError):
+    """A state change the lifecycle does not allow: a bug in the caller, never a race (races lose the CAS)."""
+
+
+def check_transition(from_status: str, to_status: str) -> None:
+    if PlanStatus(to_status) not in TRANSITIONS[PlanStatus(from_status)]:
+        raise TransitionError(f"a plan cannot go from {from_status} to {to_status}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +72,7 @@ class PlanRecord:
 
     @property
     def final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        return self.status in ENDED_STATUSES
 
 
 @dataclass(frozen=True)

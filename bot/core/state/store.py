@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.core.plan import Plan, ResourceResult
+from bot.core.plan import RESULT_STATUSES, Plan, ResourceResult
 from bot.core.state.database import begin_statement, describe, make_engine, state_url
-from bot.core.state.records import FINAL_RESULTS, AuditEntry, HistoryEntry, PlanRecord, ReminderState
+from bot.core.state.records import AuditEntry, HistoryEntry, PlanRecord, PlanStatus, ReminderState, check_transition
 from bot.core.state.schema import audit, migrate, plans, reminders, results
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ class StateStore:
         True for the one caller whose UPDATE changed the row."""
         now = time.time() if now is None else now
         froms = [from_status] if isinstance(from_status, str) else list(from_status)
+        for source in froms:
+            check_transition(source, to_status)
         values = {**(sets or {}), "status": to_status}
         with self._tx() as db:
             cursor = db.execute(
@@ -159,6 +161,7 @@ class StateStore:
 
     def start_run(self, plan_id: str, runner: str, now: float | None = None) -> bool:
         """approved -> running, owned by `runner`. True for exactly one caller."""
+        check_transition(PlanStatus.APPROVED, PlanStatus.RUNNING)
         now = time.time() if now is None else now
         with self._tx() as db:
             cursor = db.execute(
@@ -175,6 +178,7 @@ class StateStore:
 
     def claim_stale_run(self, plan_id: str, runner: str, lease_seconds: float, now: float | None = None) -> bool:
         """Take over a run left `running` whose owner stopped renewing its lease. True for exactly one caller."""
+        check_transition(PlanStatus.RUNNING, PlanStatus.RUNNING)
         now = time.time() if now is None else now
         with self._tx() as db:
             cursor = db.execute(
@@ -204,7 +208,7 @@ class StateStore:
             return cursor.rowcount == 1
 
     def finish_run(self, plan_id: str, runner: str, status: str, outcome: str, now: float | None = None) -> bool:
-        if status not in ("done", "failed"):
+        if status not in (PlanStatus.DONE, PlanStatus.FAILED):
             raise ValueError(f"a run finishes done or failed, not {status!r}")
         return self._cas(
             plan_id,
@@ -314,7 +318,7 @@ class StateStore:
 
     def record_result(self, plan_id: str, result: ResourceResult, now: float | None = None) -> None:
         """Store a resource's final result (the latest wins), so that a resumed run does not redo it."""
-        if result.status not in FINAL_RESULTS:
+        if result.status not in RESULT_STATUSES:
             raise ValueError(f"not a final result: {result.status!r}")
         now = time.time() if now is None else now
         stmt = self._insert(results).values(
