@@ -15,6 +15,9 @@ from bot.aws.clients import Aws
 from bot.demo import moto_gaps
 
 moto_gaps.apply()  # moto's missing SageMaker listings, for the in-process mock and the servers alike
+# The account's enabled regions, where users of roles and buckets are listed: four, not moto's twenty.
+ENABLED_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"]
+moto_gaps.enable_only_regions(ENABLED_REGIONS)
 
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer

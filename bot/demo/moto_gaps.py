@@ -48,3 +48,16 @@ def apply() -> None:
     SageMakerResponse.list_user_profiles = list_user_profiles  # type: ignore[attr-defined]
     SageMakerResponse.list_spaces = list_spaces  # type: ignore[attr-defined]
     SageMakerResponse._dogcat_gaps = True  # type: ignore[attr-defined]
+
+
+def enable_only_regions(regions: list[str]) -> None:
+    """Make moto's account have only `regions` enabled (the others "not-opted-in", as opt-in regions are on AWS).
+
+    For tests: the app lists users of roles and buckets in every enabled region, and moto enables 20; four keep
+    the suite quick while still spreading users over regions that are not scanned. Benchmarks keep moto's 20.
+    """
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+
+    for region in RegionsAndZonesBackend.regions:
+        if region.name not in regions and region.opt_in_status == "opt-in-not-required":
+            region.opt_in_status = "not-opted-in"
