@@ -60,6 +60,9 @@ class Settings:
     plan_ttl_minutes: float = 30.0
     state_db: str = "cleanup.sqlite3"
     profiles_file: str = ""
+    # CLEANUP_ACCOUNTS: 12-digit account IDs, role ARNs and/or "organization"; empty: the credentials' own account
+    accounts: tuple[str, ...] = ()
+    assume_role: str = "DogcatCleanupRole"  # CLEANUP_ASSUME_ROLE: the role name assumed in a bare account ID
     notify_channel: str = ""  # CLEANUP_NOTIFY_CHANNEL: a channel ID that hears about every finished run
     reminders: tuple[Reminder, ...] = ()  # CLEANUP_REMINDERS, parsed
     # Tuning, rarely set. None: each resource type's own spacing (AWS: one DeleteRestApi per 30 s per account).
@@ -108,6 +111,8 @@ class Settings:
             plan_ttl_minutes=_float("CLEANUP_PLAN_TTL_MINUTES", get("CLEANUP_PLAN_TTL_MINUTES", "30")),
             state_db=parse_state_db(get("CLEANUP_STATE_DB"), get("DATABASE_URL")),
             profiles_file=get("CLEANUP_PROFILES"),
+            accounts=parse_accounts(get("CLEANUP_ACCOUNTS")),
+            assume_role=parse_role_name(get("CLEANUP_ASSUME_ROLE") or "DogcatCleanupRole"),
             notify_channel=parse_channel("CLEANUP_NOTIFY_CHANNEL", get("CLEANUP_NOTIFY_CHANNEL")),
             reminders=parse_reminders(get("CLEANUP_REMINDERS")),
             rest_api_delete_interval=(
@@ -144,6 +149,32 @@ def parse_regions(text: str) -> tuple[str, ...]:
         if not _REGION_RE.match(region):
             raise ConfigError(f"CLEANUP_REGIONS: {region!r} is not an AWS region name (like us-east-1)")
     return regions
+
+
+ORGANIZATION = "organization"
+_ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def parse_accounts(text: str) -> tuple[str, ...]:
+    """CLEANUP_ACCOUNTS: comma-separated 12-digit account IDs, role ARNs (arn:aws:iam::<ID>:role/<name>) and/or
+    `organization` (every active account of the AWS Organization). Order kept, duplicates dropped."""
+    entries = tuple(dict.fromkeys(e.strip() for e in text.split(",") if e.strip()))
+    for entry in entries:
+        if entry.lower() == ORGANIZATION or _ACCOUNT_ID_RE.match(entry) or _ROLE_ARN_RE.match(entry):
+            continue
+        raise ConfigError(
+            f"CLEANUP_ACCOUNTS: {entry!r} is not a 12-digit account ID, a role ARN (arn:aws:iam::<ID>:role/<name>) "
+            "or organization"
+        )
+    return tuple(ORGANIZATION if e.lower() == ORGANIZATION else e for e in entries)
+
+
+def parse_role_name(text: str) -> str:
+    if not _ROLE_NAME_RE.match(text):
+        raise ConfigError(f"CLEANUP_ASSUME_ROLE: {text!r} is not an IAM role name (letters, digits, +=,.@_-)")
+    return text
 
 
 def parse_state_db(state_db: str, database_url: str) -> str:

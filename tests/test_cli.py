@@ -87,3 +87,43 @@ def test_usage_errors_exit_2(moto_server: str, args: tuple[str, ...], env: dict[
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+ALICE, BOB = "111111111111", "222222222222"
+
+
+def _member(account: str) -> boto3.session.Session:
+    from bot.aws.accounts import assumed_session
+
+    return assumed_session(
+        boto3.session.Session(region_name=REGION), f"arn:aws:iam::{account}:role/DogcatCleanupRole", "seeding"
+    )
+
+
+def test_accounts_scan_and_delete_each(moto_server: str) -> None:
+    """CLEANUP_ACCOUNTS: one scan of every account, --account narrows it, one confirm deletes in each."""
+    for account in (ALICE, BOB):
+        seed_workshop(_member(account), REGION)
+    env = {"CLEANUP_ACCOUNTS": f"{ALICE},{BOB}"}
+
+    both = run("scan", "dogcat", "--json", env=env)
+    assert both.returncode == 0, both.stderr
+    plan = json.loads(both.stdout)
+    assert [a["account_id"] for a in plan["accounts"]] == [ALICE, BOB]
+    assert {r["account_id"] for r in plan["resources"]} == {ALICE, BOB}
+
+    one = run("scan", "dogcat", "--account", BOB, env=env)
+    assert one.returncode == 0, one.stderr
+    assert f"== Account {BOB} (role arn:aws:iam::{BOB}:role/DogcatCleanupRole)" in one.stdout
+    assert ALICE not in one.stdout and "14 to delete" in one.stdout
+
+    unknown = run("scan", "dogcat", "--account", "333333333333", env=env)
+    assert unknown.returncode == 2
+    assert f"333333333333 is not configured; configured accounts: {ALICE}, {BOB}" in unknown.stderr
+
+    done = run("delete", "dogcat", stdin="confirm\n", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "28 deleted" in done.stdout and f"({ALICE} us-east-1)" in done.stdout
+    for account in (ALICE, BOB):
+        tables = _member(account).client("dynamodb").list_tables()["TableNames"]
+        assert tables == ["PredictionHistoryArchive"], account
