@@ -11,8 +11,11 @@ from typing import Any, Literal
 # protected: tagged cleanup:protect; guarded: an AWS guard (deletion protection, Object Lock, a denying policy);
 # in-use: used by something outside the plan; depends-on-kept: used by a kept resource; unchecked: a listing that
 # would show its users failed; unprovable: trusted by principals nobody can list; shared: a bucket holding more
-# than the plan accounts for (its approved prefixes are planned as s3.objects).
-KeepKind = Literal["protected", "guarded", "in-use", "depends-on-kept", "unchecked", "unprovable", "shared"]
+# than the plan accounts for (its approved prefixes are planned as s3.objects); kept-until: an owner kept it until
+# a date (from Slack, or the cleanup:keep-until tag): bot.core.keeps.
+KeepKind = Literal[
+    "protected", "guarded", "in-use", "depends-on-kept", "unchecked", "unprovable", "shared", "kept-until"
+]
 
 
 class ResultStatus(StrEnum):

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.aws.base import GLOBAL, Found, Ref, ResourceType, error_code, error_message
 from bot.aws.clients import Aws
+from bot.core.keeps import KeepUntil, KeepVerdict, keep_verdict
 from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem, human_bytes
 from bot.core.pricing import monthly_cost
 from bot.core.usage import (
@@ -90,7 +91,10 @@ def scan(
     regions: Sequence[str],
     types: Mapping[str, ResourceType] | None = None,
     now: float | None = None,
+    keeps: Sequence[KeepUntil] = (),
 ) -> Plan:
+    """`keeps`: what owners kept until a date (the state store's); `now` (default: the real time) decides which
+    of them, and which cleanup:keep-until tags, still hold."""
     types = types if types is not None else default_types()
     regions = list(dict.fromkeys(regions)) or [aws.default_region]
     check_regions(aws, regions)
@@ -113,7 +117,8 @@ def scan(
         survey = surveyor.survey(_listings_needed(inventory), started)
     finally:
         surveyor.close()
-    resources = _decide(inventory, types, survey, profile, regions, account_id, scan_started)
+    owner_keeps = _kept_until(inventory, keeps, account_id, time.time() if now is None else now)
+    resources = _decide(inventory, types, survey, profile, regions, account_id, scan_started, owner_keeps)
     return Plan(
         profile=profile.name,
         account_id=account_id,
@@ -235,7 +240,9 @@ def _decide(
     regions: list[str],
     account_id: str,
     scan_started: float,
+    owner_keeps: Mapping[LookupKey, KeepVerdict] | None = None,
 ) -> list[PlannedResource]:
+    owner_keeps = owner_keeps or {}
     # Who uses what, from every listed user resource and every candidate.
     users_of: dict[LookupKey, dict[LookupKey, Found]] = defaultdict(dict)
     everything = {**inventory.users, **{k: f for k, (f, _) in inventory.candidates.items()}}
@@ -249,6 +256,8 @@ def _decide(
             keep[key] = ("protected", "tagged cleanup:protect=true")
         elif found.guard:
             keep[key] = ("guarded", f"{found.guard}; the app never switches AWS's guards off")
+        elif key in owner_keeps:
+            keep[key] = ("kept-until", owner_keeps[key].reason)
         elif inventory.unchecked.get(found.type):
             problem = inventory.unchecked[found.type][0]
             keep[key] = ("unchecked", f"could not check whether it is still used: {problem}")
@@ -296,6 +305,10 @@ def _decide(
         if found.type == "s3.bucket" or (found.type == "iam.role" and sagemaker_can_use(found.details)):
             depends_on |= set(sagemaker_keys)
         details = dict(found.details)
+        if kind == "kept-until":
+            until = owner_keeps[key].until
+            details["keep_until"] = until.isoformat() if until else ""
+            details["kept_by"] = owner_keeps[key].by
         if found.type == "s3.bucket" and kind is None:
             shared = _shared_bucket(found, survey, planned, kept_keys, profile, regions, account_id)
             if shared is not None:
@@ -326,6 +339,22 @@ def _decide(
     order = list(types)
     resources.sort(key=lambda r: (order.index(r.type) if r.type in types else 99, r.region, r.name))
     return resources
+
+
+def _kept_until(
+    inventory: _Inventory, keeps: Sequence[KeepUntil], account_id: str, now: float
+) -> dict[LookupKey, KeepVerdict]:
+    """Candidates an owner kept until a date that has not passed (stored keeps of this account, or the tag)."""
+    stored: dict[str, KeepUntil] = {}
+    for k in keeps:
+        if k.account_id in ("", account_id) and (k.key not in stored or k.until > stored[k.key].until):
+            stored[k.key] = k
+    verdicts = {}
+    for key, (found, _why) in inventory.candidates.items():
+        verdict = keep_verdict(found.tags, stored.get(_plan_key(found)), now)
+        if verdict is not None:
+            verdicts[key] = verdict
+    return verdicts
 
 
 def _account_wide_use(

@@ -19,6 +19,9 @@ Scheduled reminders keep one row each in ``reminders``: when the next one is due
 when. Claiming is a compare-and-set on ``next_due``, so one reminder is posted per interval however many
 processes share the database, and a restarted process continues the schedule from the stored last run.
 
+Owners' answers are records too, append-only and audited: `keeps` (a resource kept until a date, by whom, from
+which plan) and `snoozes` (a schedule's next reminder moved later, by whom).
+
 The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE (and TRUNCATE on
 PostgreSQL) of its rows, whoever connects.
 """
@@ -32,6 +35,7 @@ from bot.core.state.records import (
     PlanRecord,
     PlanStatus,
     ReminderState,
+    SnoozeRecord,
     TransitionError,
 )
 from bot.core.state.store import StateStore
@@ -44,6 +48,7 @@ __all__ = [
     "PlanRecord",
     "PlanStatus",
     "ReminderState",
+    "SnoozeRecord",
     "StateDbError",
     "StateStore",
     "TransitionError",

@@ -83,12 +83,23 @@ class ReminderState:
     last_run: float | None
     plan_id: str
     outcome: str
+    unanswered: int = 0  # intervals in a row the offered reminder went unanswered
 
     def due(self, interval: float) -> float:
         """When the next run is due; a shortened interval counts from the last run at once."""
         if self.last_run is None:
             return self.next_due
         return min(self.next_due, self.last_run + interval)
+
+
+@dataclass(frozen=True)
+class SnoozeRecord:
+    seq: int
+    reminder_key: str
+    until: float
+    actor: str
+    at: float
+    plan_id: str
 
 
 @dataclass(frozen=True)

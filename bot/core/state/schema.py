@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    inspect,
     select,
     text,
 )
@@ -101,6 +102,38 @@ reminders = Table(
     Column("last_run", Double),  # when the last run was claimed (the scheduler's clock)
     Column("plan_id", Text, nullable=False, server_default=""),  # the plan the last posted reminder offered
     Column("outcome", Text, nullable=False, server_default=""),  # what the last run did, for people and tests
+    # migration 3: how many intervals in a row the offered reminder went unanswered (pending, then expired or
+    # superseded)
+    Column("unanswered", Integer, nullable=False, server_default=text("0")),
+)
+
+# Owners' answers (bot.core.keeps), append-only like the audit log (every row is also an audit entry): a later
+# keep of the same resource does not change an earlier one; the latest date still in the future holds.
+keeps = Table(
+    "keeps",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("resource_key", Text, nullable=False),  # type|region|id within its account
+    Column("account_id", Text, nullable=False, server_default=""),
+    Column("until", Text, nullable=False),  # YYYY-MM-DD (UTC): kept through that day
+    Column("actor", Text, nullable=False),  # the Slack user who kept it
+    Column("at", Double, nullable=False),
+    Column("plan_id", Text, nullable=False, server_default=""),
+    Index("keeps_until", "until"),
+    sqlite_autoincrement=True,
+)
+
+snoozes = Table(
+    "snoozes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("reminder_key", Text, nullable=False),  # profile@channel: the schedule whose next reminder moves
+    Column("until", Double, nullable=False),  # no reminder of the schedule before this time
+    Column("actor", Text, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("plan_id", Text, nullable=False, server_default=""),
+    Index("snoozes_key", "reminder_key", "until"),
+    sqlite_autoincrement=True,
 )
 
 # Not in `metadata`: created before any migration runs, and never by create_all of the state's tables.
@@ -151,9 +184,38 @@ def _audit_by_plan(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS audit_plan ON audit (plan_id, seq)")  # the same on both
 
 
+def _owners_answers(conn: Connection) -> None:
+    """Keep-until and snooze records, append-only (triggers, as for the audit log); unanswered reminders."""
+    metadata.create_all(conn, tables=[keeps, snoozes], checkfirst=True)
+    # a database made by migration 1 of this app has the column already (create_all follows `reminders`)
+    if "unanswered" not in {c["name"] for c in inspect(conn).get_columns("reminders")}:
+        conn.exec_driver_sql("ALTER TABLE reminders ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0")
+    for table in ("keeps", "snoozes"):
+        message = f"{table} records are append-only"
+        if conn.dialect.name == "sqlite":
+            for verb in ("UPDATE", "DELETE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+                    f" BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
+            continue
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation'; END $$"
+        )
+        for name, when in (
+            (f"{table}_no_update", f"BEFORE UPDATE ON {table} FOR EACH ROW"),
+            (f"{table}_no_delete", f"BEFORE DELETE ON {table} FOR EACH ROW"),
+            (f"{table}_no_truncate", f"BEFORE TRUNCATE ON {table} FOR EACH STATEMENT"),
+        ):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            conn.exec_driver_sql(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION {table}_append_only()")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "plans, results, append-only audit, reminders", _baseline),
     Migration(2, "index of the audit log by plan", _audit_by_plan),
+    Migration(3, "keep-until and snooze records, unanswered reminders", _owners_answers),
 )
 LATEST = MIGRATIONS[-1].version
 

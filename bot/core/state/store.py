@@ -12,10 +12,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.core.keeps import KeepUntil, parse_date, today
 from bot.core.plan import RESULT_STATUSES, Plan, ResourceResult
 from bot.core.state.database import begin_statement, describe, make_engine, state_url
-from bot.core.state.records import AuditEntry, HistoryEntry, PlanRecord, PlanStatus, ReminderState, check_transition
-from bot.core.state.schema import audit, migrate, plans, reminders, results
+from bot.core.state.records import (
+    AuditEntry,
+    HistoryEntry,
+    PlanRecord,
+    PlanStatus,
+    ReminderState,
+    SnoozeRecord,
+    check_transition,
+)
+from bot.core.state.schema import audit, keeps, migrate, plans, reminders, results, snoozes
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +296,9 @@ class StateStore:
             assert state is not None
         if now < state.due(interval):
             return None
+        snoozed = self.snoozed_until(key)
+        if snoozed is not None and now < snoozed:
+            return None
         with self._tx() as db:
             won = (
                 db.execute(
@@ -298,9 +310,14 @@ class StateStore:
             )
         return self.reminder(key) if won else None
 
-    def finish_reminder(self, key: str, owner: str, outcome: str, plan_id: str | None = None) -> None:
-        """Record what the claimed run did (and the plan it offered), unless another process has claimed since."""
+    def finish_reminder(
+        self, key: str, owner: str, outcome: str, plan_id: str | None = None, unanswered: int | None = None
+    ) -> None:
+        """Record what the claimed run did (and the plan it offered, and how many intervals in a row it has gone
+        unanswered), unless another process has claimed since."""
         values: dict[str, Any] = {"outcome": outcome} if plan_id is None else {"outcome": outcome, "plan_id": plan_id}
+        if unanswered is not None:
+            values["unanswered"] = unanswered
         with self._tx() as db:
             db.execute(update(reminders).where(reminders.c.key == key, reminders.c.owner == owner).values(**values))
 
@@ -313,6 +330,77 @@ class StateStore:
                 .values(next_due=min(at, claimed.next_due), outcome=outcome)
             )
             return cursor.rowcount == 1
+
+    # -- owners' answers: keep until a date, snooze a schedule (append-only records, each audited) --------------
+
+    def add_keeps(self, plan_id: str, kept: Sequence[KeepUntil], actor: str, now: float | None = None) -> None:
+        """Record that `actor` keeps these resources until their dates; one transaction, one audit entry each."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            for k in kept:
+                db.execute(
+                    keeps.insert().values(
+                        resource_key=k.key,
+                        account_id=k.account_id,
+                        until=k.until.isoformat(),
+                        actor=actor,
+                        at=now,
+                        plan_id=plan_id,
+                    )
+                )
+                where = f"{k.account_id}/{k.key}" if k.account_id else k.key
+                self._audit(db, plan_id, actor, "kept-until", f"{where} until {k.until.isoformat()}", now)
+
+    def keeps(self, now: float | None = None, plan_id: str | None = None) -> list[KeepUntil]:
+        """The keeps whose date has not passed at `now` (every one when `now` is None), of one plan if given."""
+        query = select(keeps).order_by(keeps.c.seq)
+        if now is not None:
+            query = query.where(keeps.c.until >= today(now).isoformat())  # ISO dates sort as text
+        if plan_id is not None:
+            query = query.where(keeps.c.plan_id == plan_id)
+        with self._read() as db:
+            rows = db.execute(query).all()
+        kept = []
+        for row in rows:
+            until = parse_date(row.until)
+            if until is not None:
+                kept.append(KeepUntil(row.resource_key, row.account_id, until, row.actor, row.at, row.plan_id))
+        return kept
+
+    def snooze(self, reminder_key: str, plan_id: str, actor: str, until: float, now: float | None = None) -> None:
+        """No reminder of schedule `reminder_key` before `until`; recorded and audited."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            db.execute(
+                snoozes.insert().values(reminder_key=reminder_key, until=until, actor=actor, at=now, plan_id=plan_id)
+            )
+            self._audit(db, plan_id, actor, "snoozed", f"{reminder_key} until {until:.0f}", now)
+
+    def snoozed_until(self, reminder_key: str) -> float | None:
+        """The latest snooze of the schedule (past or not), or None when it was never snoozed."""
+        with self._read() as db:
+            value = db.execute(
+                select(func.max(snoozes.c.until)).where(snoozes.c.reminder_key == reminder_key)
+            ).scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    def snooze_log(self, reminder_key: str | None = None) -> list[SnoozeRecord]:
+        query = select(snoozes).order_by(snoozes.c.seq)
+        if reminder_key is not None:
+            query = query.where(snoozes.c.reminder_key == reminder_key)
+        with self._read() as db:
+            return [SnoozeRecord(**row._mapping) for row in db.execute(query)]
+
+    # -- what cleanups saved ----------------------------------------------------------------------------------
+
+    def activity_since(self, since: float) -> list[tuple[PlanRecord, dict[str, ResourceResult]]]:
+        """Plans created or finished at or after `since`, oldest first, each with its results."""
+        records = self._plans(
+            select(plans)
+            .where(or_(plans.c.created_at >= since, plans.c.finished_at >= since))
+            .order_by(plans.c.created_at)
+        )
+        return [(r, self.results(r.id) if r.status in ("done", "failed", "running") else {}) for r in records]
 
     # -- results and audit -------------------------------------------------------------------------------------
 
