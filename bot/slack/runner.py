@@ -170,7 +170,7 @@ class Runner:
 
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
         try:
-            contextvars.copy_context().run(fn, *args)  # a run's log context ends with it (bot.logs)
+            fn(*args)
         except Exception:
             log.exception("background run failed")
 
@@ -184,7 +184,7 @@ class Runner:
                 return
             self._active.add(plan_id)
         try:
-            self._run_owned(plan_id, resumed)
+            contextvars.copy_context().run(self._run_owned, plan_id, resumed)  # the run's log context ends with it
         finally:
             with self._active_lock:
                 self._active.discard(plan_id)
