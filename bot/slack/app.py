@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from slack_sdk import WebClient
 from bot.aws.clients import Aws
 from bot.aws.registry import RESOURCE_TYPES
 from bot.config import Settings
+from bot.core.accounts import Fleet
 from bot.core.scanner import scan_workers
 from bot.core.state import StateStore
 from bot.profiles import load_profiles
@@ -52,11 +54,17 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     aws = aws or Aws(boto3.session.Session(), max_workers=scan_workers(settings.regions))
     aws.known_regions()  # loaded now, not during the first slash commands' 3-second acknowledgement
     slack = Slack(client)
+    fleet = Fleet(aws, settings.accounts, settings.assume_role, workers_per_account=scan_workers(settings.regions))
     feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
     runner = Runner(
-        store, aws, slack, RunnerOptions.from_settings(settings), on_finished=feed.run_finished if feed else None
+        store,
+        aws,
+        slack,
+        RunnerOptions.from_settings(settings),
+        on_finished=feed.run_finished if feed else None,
+        fleet=fleet,
     )
-    service = CleanupService(settings, store, aws, slack, profiles, runner)
+    service = CleanupService(settings, store, aws, slack, profiles, runner, fleet=fleet)
     reminders = (
         ReminderScheduler(settings, store, aws, slack, profiles, SchedulerOptions.from_settings(settings))
         if settings.reminders
@@ -65,6 +73,8 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     register_listeners(app, service)
     if start_background:
         runner.start_janitor()
+        if fleet.enabled:  # learn the accounts now, so that /cleanup <profile> <account-id> is checked before its ack
+            threading.Thread(target=fleet.prime, name="accounts", daemon=True).start()
         if reminders is not None:
             reminders.start()
     log.info("dogcat-cleanup ready: regions %s, state %s", ",".join(settings.regions), store.describe())

@@ -228,6 +228,13 @@ def plan_summary(plan: Plan) -> str:
     return f"*{plural(n, 'resource')}* to delete in {where}, {cost_text(plan)}."
 
 
+def accounts_label(plan: Plan) -> str:
+    """ "account 123456789012", or "20 accounts" for a plan of several."""
+    from bot.slack import fleet_blocks
+
+    return fleet_blocks.accounts_label(plan)
+
+
 def plan_text(plan: Plan) -> str:
     """The notification fallback text of the plan message."""
     if not plan.resources:
@@ -237,11 +244,19 @@ def plan_text(plan: Plan) -> str:
 
 def needs_full_list(plan: Plan) -> bool:
     """True when the plan message had to summarise, so the full list should follow in the thread."""
+    if plan.is_fleet:  # several accounts: each one's detail goes to the thread
+        from bot.slack import fleet_blocks
+
+        return fleet_blocks.needs_full_list(plan)
     return _plan_blocks(plan, PlanContext("x" * 16, "U0", 0.0), None, True)[1]
 
 
 def plan_blocks(plan: Plan, ctx: PlanContext, status: str | None = None, buttons: bool = True) -> list[Block]:
     """The scan result. `status` (a mrkdwn line) replaces the buttons once the plan is handled."""
+    if plan.is_fleet:  # several accounts: a line with each one's subtotal, then the total
+        from bot.slack import fleet_blocks
+
+        return fleet_blocks.plan_blocks(plan, ctx, status, buttons)
     return _plan_blocks(plan, ctx, status, buttons)[0]
 
 
@@ -334,6 +349,10 @@ def nothing_found_blocks(plan: Plan, ctx: PlanContext) -> list[Block]:
 
 def full_list_messages(plan: Plan) -> list[list[Block]]:
     """Every resource of the plan, for the thread, in as many messages as needed."""
+    if plan.is_fleet:
+        from bot.slack import fleet_blocks
+
+        return fleet_blocks.detail_messages(plan)
     lines = []
     for service, items in group_by_service(plan.to_delete).items():
         lines.append(f"*{esc(service)}* ({len(items)}), to delete:")
@@ -394,6 +413,10 @@ def counts_text(counts: Mapping[Any, int]) -> str:
 
 def confirm_modal(plan: Plan, ctx: PlanContext) -> dict[str, Any]:
     """The modal a teammate types `confirm` in. Only the plan id travels, in private_metadata."""
+    if plan.is_fleet:
+        from bot.slack import fleet_blocks
+
+        return fleet_blocks.confirm_modal(plan, ctx)
     n = len(plan.to_delete)
     blocks: list[Block] = [
         section(
@@ -478,6 +501,10 @@ def summary_messages(
     plan: Plan, results: Sequence[ResourceResult], seconds: float, approver: str, cost_stopped: float
 ) -> list[list[Block]]:
     """The final report: one line per resource (deleted, already gone, skipped, failed with the AWS error)."""
+    if plan.is_fleet:  # per account
+        from bot.slack import fleet_blocks
+
+        return fleet_blocks.summary_messages(plan, results, seconds, approver, cost_stopped)
     counts = Counter(r.status for r in results)
     intro = section(
         f"*Cleanup of {esc(plan.profile)} finished* in {duration(seconds)}, approved by <@{esc(approver)}>: "
@@ -609,7 +636,7 @@ def feed_blocks(
     word, icon = ("done", ":white_check_mark:") if status == "done" else ("failed", ":warning:")
     head = (
         f"{icon} *Cleanup of `{esc(one_line(plan.profile))}` {word}* in {esc(', '.join(plan.regions))} "
-        f"(account {esc(plan.account_id)})\n"
+        f"({esc(accounts_label(plan))})\n"
         f"Asked by {who(requester)}, approved by <@{esc(approver)}> · {counts_text(counts)} · "
         f"cost stopped: about *{format_monthly(cost_stopped(plan, results))}*"
     )

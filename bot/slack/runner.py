@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import Aws
 from bot.config import Settings
+from bot.core.accounts import Fleet, execute_fleet
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import RESULT_STATUSES, Plan, ProgressEvent, ResourceResult
 from bot.core.state import PlanRecord, StateStore
@@ -104,8 +105,10 @@ class Runner:
         options: RunnerOptions | None = None,
         execute_fn: Callable[..., list[ResourceResult]] = execute,
         on_finished: Callable[[str, str], None] | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         self.store, self.aws, self.slack = store, aws, slack
+        self.fleet = fleet or Fleet(aws)  # the way into each account of a plan of several (CLEANUP_ACCOUNTS)
         self.options = options or RunnerOptions()
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._execute = execute_fn
@@ -258,7 +261,12 @@ class Runner:
         error = ""
         results: list[ResourceResult] = []
         try:
-            results = self._execute(self.aws, plan, on_event, self.options.executor, previous)
+            if plan.is_fleet:  # each account in parallel, under its own checks; role sessions name the approver
+                results = execute_fleet(
+                    self.fleet, plan, record.approver, on_event, self.options.executor, previous, self._execute
+                )
+            else:
+                results = self._execute(self.aws, plan, on_event, self.options.executor, previous)
         except Exception as e:
             log.exception("run of plan %s failed", plan_id)
             error = f"{type(e).__name__}: {e}"

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import Aws
 from bot.config import Settings, is_region_name
+from bot.core.accounts import Fleet, scan_fleet
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError, check_regions, scan
 from bot.core.state import PlanRecord, StateStore
@@ -27,6 +28,7 @@ from bot.slack.runner import Runner, Slack
 log = logging.getLogger(__name__)
 
 _PLAN_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+_ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 NOT_IN_CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
@@ -37,6 +39,7 @@ class CommandReply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     scan: tuple[Profile, tuple[str, ...]] | None = None
+    accounts: tuple[str, ...] = ()  # account IDs the scan is narrowed to (of CLEANUP_ACCOUNTS); empty: all
 
 
 class CleanupService:
@@ -49,8 +52,10 @@ class CleanupService:
         profiles: Mapping[str, Profile],
         runner: Runner,
         scan_fn: Callable[[Aws, Profile, tuple[str, ...]], Plan] | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         self.settings, self.store, self.aws, self.slack = settings, store, aws, slack
+        self.fleet = fleet or Fleet(aws)  # CLEANUP_ACCOUNTS; without it, the credentials' own account
         self.profiles = dict(profiles)
         self.runner = runner
         self._scan = scan_fn or (lambda aws, profile, regions: scan(aws, profile, regions))
@@ -70,7 +75,8 @@ class CleanupService:
             return CommandReply("How to use /cleanup", self._usage())
         if words[0].lower() == "history":
             return CommandReply("Last cleanups", blocks.history_blocks(self.store.history(10)))
-        name, region_words = words[0], words[1:]
+        name, region_words = words[0], [w for w in words[1:] if not _ACCOUNT_ID_RE.match(w.strip(","))]
+        accounts = tuple(dict.fromkeys(w.strip(",") for w in words[1:] if _ACCOUNT_ID_RE.match(w.strip(","))))
         profile = self.profiles.get(name)
         if profile is None:
             known = ", ".join(f"`{blocks.esc(p)}`" for p in sorted(self.profiles)) or "none"
@@ -99,30 +105,76 @@ class CleanupService:
                     )
                 ],
             )
+        configured = self.fleet.known_ids()  # without an AWS call; None when not known yet (checked after the ack)
+        unknown = [a for a in accounts if configured is not None and a not in configured]
+        if unknown:
+            listed = ", ".join(f"`{a}`" for a in (configured or [])) or "none"
+            return CommandReply(
+                "Unknown account",
+                [
+                    blocks.section(
+                        blocks.clip(
+                            f"Account {', '.join(f'`{a}`' for a in unknown[:5])} is not configured for cleanups. "
+                            f"Configured accounts: {listed}.",
+                            blocks.MAX_TEXT,
+                        )
+                    )
+                ],
+            )
+        where = ", ".join(regions) + (f" of account {', '.join(accounts)}" if accounts else "")
         return CommandReply(
-            f"Scanning AWS for {profile.name} in {', '.join(regions)}…",
+            f"Scanning AWS for {profile.name} in {where}…",
             [
                 blocks.context(
-                    f":mag: Scanning AWS for `{blocks.esc(profile.name)}` in {', '.join(regions)}… "
+                    f":mag: Scanning AWS for `{blocks.esc(profile.name)}` in {where}… "
                     "The plan will appear in this channel."
                 )
             ],
             scan=(profile, regions),
+            accounts=accounts,
+        )
+
+    def scan_plan(self, profile: Profile, regions: tuple[str, ...], user: str, accounts: tuple[str, ...] = ()) -> Plan:
+        """One account's plan, or with CLEANUP_ACCOUNTS one plan of every account (or of `accounts`), each
+        account scanned by the same scan function on its own credentials. ScanError for an unknown account."""
+        if not self.fleet.enabled:
+            if accounts:
+                self.fleet.select(accounts)  # only the credentials' own account is configured
+            return self._scan(self.aws, profile, regions)
+        return scan_fleet(
+            self.fleet,
+            profile,
+            regions,
+            accounts,
+            requester=user,
+            scan_fn=lambda aws, profile, regions, _now: self._scan(aws, profile, tuple(regions)),
         )
 
     def _usage(self) -> list[dict[str, Any]]:
         return blocks.usage_blocks({n: p.description for n, p in self.profiles.items()}, self.settings.regions)
 
     def submit_scan(
-        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str
+        self,
+        profile: Profile,
+        regions: tuple[str, ...],
+        user: str,
+        channel: str,
+        response_url: str,
+        accounts: tuple[str, ...] = (),
     ) -> None:
-        self._scans.submit(self._guarded_scan, profile, regions, user, channel, response_url)
+        self._scans.submit(self._guarded_scan, profile, regions, user, channel, response_url, accounts)
 
     def _guarded_scan(
-        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str
+        self,
+        profile: Profile,
+        regions: tuple[str, ...],
+        user: str,
+        channel: str,
+        response_url: str,
+        accounts: tuple[str, ...] = (),
     ) -> None:
         try:
-            self.scan_and_post(profile, regions, user, channel, response_url)
+            self.scan_and_post(profile, regions, user, channel, response_url, accounts)
         except Exception:
             log.exception("scan for %s failed", user)
             self.slack.ephemeral(
@@ -130,10 +182,16 @@ class CleanupService:
             )
 
     def scan_and_post(
-        self, profile: Profile, regions: tuple[str, ...], user: str, channel: str, response_url: str = ""
+        self,
+        profile: Profile,
+        regions: tuple[str, ...],
+        user: str,
+        channel: str,
+        response_url: str = "",
+        accounts: tuple[str, ...] = (),
     ) -> PlanRecord | None:
         try:
-            plan = self._scan(self.aws, profile, regions)
+            plan = self.scan_plan(profile, regions, user, accounts)
         except ScanError as e:
             self.slack.ephemeral(channel, user, f"The scan could not run: {e}", response_url)
             return None

@@ -24,4 +24,5 @@ def register(app: App, service: CleanupService) -> None:
                 str(command["user_id"]),
                 str(command["channel_id"]),
                 str(command.get("response_url", "")),
+                accounts=reply.accounts,
             )
