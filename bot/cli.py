@@ -220,20 +220,26 @@ def render_results(results: list[ResourceResult], seconds: float) -> str:
 
 def _open_store(settings: Settings) -> StateStore | None:
     """The state store the Slack app writes to; None when it is a SQLite file that does not exist (yet)."""
-    if "://" not in settings.state_db and not os.path.exists(settings.state_db):
+    if "://" not in settings.state_db and not os.path.isfile(settings.state_db):
         return None
     return StateStore(settings.state_db)
 
 
 def stored_keeps(settings: Settings) -> list[KeepUntil]:
-    """What owners kept until a date from Slack, so the command line keeps it too."""
-    store = _open_store(settings)
-    if store is None:
-        return []
+    """What owners kept until a date from Slack, so the command line keeps it too. A store that exists but cannot
+    be read stops the scan (ScanError): a cleanup must not miss what an owner kept."""
     try:
-        return store.keeps(time.time())
-    finally:
-        store.close()
+        store = _open_store(settings)
+        if store is None:
+            return []
+        try:
+            return store.keeps(time.time())
+        finally:
+            store.close()
+    except Exception as e:
+        raise ScanError(
+            f"cannot read what owners kept in the state store {settings.state_db_for_logs}: {type(e).__name__}"
+        ) from None
 
 
 def savings_main(months: int, out: TextIO) -> int:

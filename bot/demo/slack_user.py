@@ -87,6 +87,25 @@ def block_actions(action_id: Any, value: Any, user: Any, channel: Any, message_t
     }
 
 
+def date_picked(
+    action_id: Any, block_id: Any, selected_date: Any, user: Any, channel: Any, message_ts: str = "1.000001"
+) -> dict[str, Any]:
+    """A date picked in a message's datepicker: a block_actions whose action carries `selected_date` (YYYY-MM-DD)
+    and no value; the message's state holds the same date under its block and action ids."""
+    payload = block_actions(action_id, None, user, channel, message_ts)
+    payload["state"] = {"values": {block_id: {action_id: {"type": "datepicker", "selected_date": selected_date}}}}
+    payload["actions"] = [
+        {
+            "type": "datepicker",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_date": selected_date,
+            "action_ts": f"{time.time():.6f}",
+        }
+    ]
+    return payload
+
+
 def view_submission(plan_id: Any, user: Any, typed: Any, callback_id: str = CONFIRM_CALLBACK) -> dict[str, Any]:
     """The confirm modal submitted with `typed` in its one text input; the plan id rides in private_metadata."""
     return {
@@ -151,6 +170,11 @@ class SlackWorkspace:
 
     def click(self, user: str, action_id: str, value: str, message_ts: str, channel: str = "") -> requests.Response:
         return self.interact(block_actions(action_id, value, user, channel or self.channel, message_ts))
+
+    def pick_date(
+        self, user: str, action_id: str, block_id: str, selected_date: str, message_ts: str, channel: str = ""
+    ) -> requests.Response:
+        return self.interact(date_picked(action_id, block_id, selected_date, user, channel or self.channel, message_ts))
 
     def submit(self, user: str, plan_id: str, typed: str | None) -> requests.Response:
         return self.interact(view_submission(plan_id, user, typed))

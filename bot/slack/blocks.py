@@ -29,6 +29,9 @@ MESSAGE_BLOCK_BUDGET = 45
 
 DELETE_ACTION = "cleanup_delete"
 CANCEL_ACTION = "cleanup_cancel"
+SNOOZE_ACTION = "cleanup_snooze"
+KEEP_UNTIL_ACTION = "cleanup_keep_until"  # a datepicker: its block_actions carry selected_date, not a value
+ACTIONS_BLOCK = "cleanup_actions"  # the buttons' block; its block_id is ACTIONS_BLOCK:<plan id>
 CONFIRM_CALLBACK = "cleanup_confirm"
 CONFIRM_BLOCK = "confirm_block"
 CONFIRM_INPUT = "confirm_input"
@@ -47,6 +50,7 @@ KEEP_WORDS = {
     "unchecked": "could not be checked",
     "unprovable": "cannot prove it is unused",
     "shared": "shared",
+    "kept-until": "kept until",
 }
 
 
@@ -194,6 +198,11 @@ def resource_line(r: PlannedResource) -> str:
 
 def kept_line(r: PlannedResource) -> str:
     why = KEEP_WORDS.get(r.keep or "", r.keep or "kept")
+    until, by = str(r.details.get("keep_until") or ""), str(r.details.get("kept_by") or "")
+    if r.keep == "kept-until" and until and by:
+        return f"• {_name(r.label, r.name, r.region)} · *kept until {esc(until)}* by <@{esc(by)}>"
+    if r.keep == "kept-until" and until:
+        why = f"kept until {esc(until)}"
     return f"• {_name(r.label, r.name, r.region)} · *{why}*: {esc(one_line(clip(r.keep_reason, 400)))}"
 
 
@@ -316,11 +325,18 @@ def problems_text(plan: Plan, title: str) -> str:
     return fit_lines(title, lines, [_Labelled("problem")] * len(lines), "")[0]
 
 
+def plan_id_of_block(block_id: str) -> str:
+    """The plan id an actions block carries in its block_id ("" when it is not one of ours)."""
+    head, sep, plan_id = block_id.partition(":")
+    return plan_id if sep and head == ACTIONS_BLOCK else ""
+
+
 def actions(plan: Plan, plan_id: str) -> Block:
+    """Delete (red), Cancel, Snooze 1 day, and Keep until… (a datepicker: picking a date is the answer)."""
     n = len(plan.to_delete)
     return {
         "type": "actions",
-        "block_id": "cleanup_actions",
+        "block_id": f"{ACTIONS_BLOCK}:{plan_id}",
         "elements": [
             {
                 "type": "button",
@@ -330,6 +346,8 @@ def actions(plan: Plan, plan_id: str) -> Block:
                 "value": plan_id,
             },
             {"type": "button", "action_id": CANCEL_ACTION, "text": plain("Cancel", MAX_BUTTON), "value": plan_id},
+            {"type": "button", "action_id": SNOOZE_ACTION, "text": plain("Snooze 1 day", MAX_BUTTON), "value": plan_id},
+            {"type": "datepicker", "action_id": KEEP_UNTIL_ACTION, "placeholder": plain("Keep until…", 150)},
         ],
     }
 
@@ -383,6 +401,30 @@ def status_running(approver: str) -> str:
 
 def status_cancelled(actor: str) -> str:
     return f":no_entry_sign: *Cancelled by <@{esc(actor)}>.* Nothing was deleted."
+
+
+def status_snoozed(actor: str, until: float, scheduled: bool) -> str:
+    then = "The next reminder comes" if scheduled else "Reminders of this workshop here come back"
+    return (
+        f":zzz: *Snoozed for a day by <@{esc(actor)}>.* Nothing was deleted. {then} {slack_date(until)} at the "
+        "earliest; `/cleanup` still scans at any time."
+    )
+
+
+def status_kept(actor: str, until: str, n: int) -> str:
+    return (
+        f":lock: *Kept until {esc(until)} by <@{esc(actor)}>.* Nothing was deleted. Scans show these "
+        f"{plural(n, 'resource')} as kept, and reminders do not offer them before that date has passed."
+    )
+
+
+def approvers_mention_text(approvers: Iterable[str], intervals: int, every: str) -> str:
+    """The one thread reply that mentions the approvers when a reminder went unanswered for `intervals`."""
+    names = ", ".join(f"<@{esc(a)}>" for a in sorted(approvers))
+    return (
+        f":bell: {names}: nobody has answered this reminder for {plural(intervals, 'interval')} (every {esc(every)}). "
+        "Delete these resources, snooze the reminder for a day, or keep them until a date with the buttons above."
+    )
 
 
 def status_expired() -> str:
@@ -545,6 +587,7 @@ def usage_blocks(profiles: Mapping[str, str], default_regions: Sequence[str]) ->
             "• `/cleanup <profile> [region ...]`: scan and post a plan to this channel "
             f"(default regions: {', '.join(default_regions)})\n"
             "• `/cleanup history`: the last runs\n"
+            "• `/cleanup savings`: what cleanups saved, month by month\n"
             "• `/cleanup help`: this message"
         ),
         section(clip("*Profiles*\n" + names, MAX_TEXT)),
@@ -600,7 +643,7 @@ def reminder_text(plan: Plan) -> str:
         text += f" (not counting {plural(unknown, 'resource')} whose price or creation time is unknown)"
     return text + (
         ", estimated from creation times and the price table. "
-        "Delete it with the button below, or cancel to keep it until the next reminder."
+        "Delete it with the button below, snooze the reminder for a day, or keep it until a date."
     )
 
 
@@ -626,6 +669,7 @@ def feed_blocks(
     permalink: str,
     plan_id: str,
     error: str = "",
+    month_total: MonthTotal | None = None,
 ) -> list[Block]:
     """The one short notice a finished run (done or failed) posts to the notification channel.
 
@@ -656,9 +700,74 @@ def feed_blocks(
         )
         lines = [_alive_line(r, by_key.get(r.key)) for r in alive]
         out.append(section(fit_lines(title, lines, alive, "; see the thread")[0]))
+    if month_total is not None:
+        out.append(context(month_total_text(month_total)))
     thread = f"<{permalink}|Open the thread> in" if _safe_url(permalink) else "The thread is in"
     out.append(context(f"{thread} <#{esc(channel)}> · plan `{esc(plan_id)}`"))
     return out
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """The running total of a month, for the feed notice."""
+
+    month: str  # "2026-11"
+    stopped: float  # USD per month
+    runs: int
+
+
+def month_total_text(total: MonthTotal) -> str:
+    return (
+        f":chart_with_upwards_trend: So far in {esc(total.month)}: {plural(total.runs, 'cleanup')} stopped about "
+        f"*{format_monthly(total.stopped)}*"
+    )
+
+
+# -- /cleanup savings -------------------------------------------------------------------------------------------
+
+
+def savings_blocks(rows: Sequence[Any]) -> list[Block]:
+    """`rows` are bot.core.savings.MonthSavings, oldest first: a short table, one row a month."""
+    table_rows: list[list[dict[str, Any]]] = [
+        [_cell("Month"), _cell("Cost stopped"), _cell("Cleanups"), _cell("Still running"), _cell("Found")]
+    ]
+    for row in rows[-12:]:
+        table_rows.append(
+            [
+                _cell(row.month),
+                _cell(format_monthly(row.stopped)),
+                _cell(str(row.runs)),
+                _cell(format_monthly(row.still_running)),
+                _cell(str(row.found)),
+            ]
+        )
+    total = sum(r.stopped for r in rows)
+    return [
+        section(
+            f"*What cleanups saved* (last {plural(len(rows), 'month')}): about *{format_monthly(total)}* stopped "
+            "by finished cleanups."
+        ),
+        {
+            "type": "table",
+            "column_settings": [{"align": "left"}] + [{"align": "right"}] * 4,
+            "rows": table_rows,
+        },
+        context(
+            "Cost stopped: the monthly price of what cleanups finished that month deleted. Still running: the "
+            "monthly price of what scheduled reminders found that month and no cleanup had deleted by its end. "
+            "Estimates from the price table, in US dollars per month."
+        ),
+    ]
+
+
+def savings_text(rows: Sequence[Any]) -> str:
+    """The notification fallback text of the savings table."""
+    total = format_monthly(sum(r.stopped for r in rows))
+    return f"What cleanups saved: about {total} stopped in {plural(len(rows), 'month')}"
+
+
+def _cell(text: str) -> dict[str, Any]:
+    return {"type": "raw_text", "text": clip(text, 200)}
 
 
 def feed_text(plan: Plan, results: Sequence[ResourceResult], status: str) -> str:

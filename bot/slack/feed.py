@@ -2,15 +2,18 @@
 
 The runner calls `run_finished` once per run, after its compare-and-set to done/failed won, so a retried,
 resumed or concurrent run never posts twice. Cancelled and expired plans never finish a run: they post nothing.
-A failed notice lists what is still alive and what it still costs. Slack errors are logged, never raised.
+A failed notice lists what is still alive and what it still costs. Every notice adds the month's running total
+of cost stopped (bot.core.savings). Slack errors are logged, never raised.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_sdk.errors import SlackApiError
 
+from bot.core.savings import savings_report
 from bot.core.state import PlanRecord, StateStore
 from bot.slack import blocks
 from bot.slack.runner import Slack
@@ -39,9 +42,19 @@ class Feed:
             self.permalink(record),
             record.id,
             error,
+            self.month_total(record),
         )
         if self.slack.post(self.channel, blocks.feed_text(plan, ordered, record.status), notice):
             self.store.audit(plan_id, "system", "feed-posted", self.channel)
+
+    def month_total(self, record: PlanRecord) -> blocks.MonthTotal | None:
+        """The running total of the month this run finished in (this run included), from the state store."""
+        try:
+            [month] = savings_report(self.store, record.finished_at or time.time(), 1, blocks.REMINDER_REQUESTER)
+        except Exception:  # the notice goes out without it
+            log.warning("the month's savings could not be read", exc_info=True)
+            return None
+        return blocks.MonthTotal(month.month, month.stopped, month.runs)
 
     def permalink(self, record: PlanRecord) -> str:
         """The link to the plan message (its thread holds the run), or "" when Slack cannot give one."""

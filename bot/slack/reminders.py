@@ -7,6 +7,12 @@ the stack has cost since it was created. Nothing old found: nothing is posted. W
 for the entry is still pending, that message is updated with the new plan instead of posting again (the old plan
 is cancelled as superseded, compare-and-set, so it can never be approved afterwards).
 
+Owners answer on the message: "Snooze 1 day" (the schedule's next reminder comes a day later than it would have:
+a snooze record the lease honours) or "Keep until…" (what the plan offered is kept until that date: the scan
+keeps it, so reminders do not offer it before the date, and do again after). A reminder nobody has answered for
+3 intervals in a row (still pending, or expired, when the next one is due) mentions CLEANUP_APPROVERS once, in
+its thread.
+
 One run per interval, however many processes share the state store: each run is claimed through a lease row in
 the store (compare-and-set on its due time); the stored last run survives restarts, so the schedule continues.
 
@@ -32,6 +38,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import Aws
 from bot.config import ConfigError, Reminder, Settings
+from bot.core.keeps import UNANSWERED_INTERVALS
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError, scan
 from bot.core.state import PlanRecord, ReminderState, StateStore
@@ -67,10 +74,6 @@ class SchedulerOptions:
         return cls(poll_seconds=settings.reminder_poll_seconds, clock_offset=settings.test_clock_offset_seconds)
 
 
-def _default_scan(aws: Aws, profile: Profile, regions: tuple[str, ...], now: float) -> Plan:
-    return scan(aws, profile, regions, now=now)
-
-
 class ReminderScheduler:
     def __init__(
         self,
@@ -86,12 +89,15 @@ class ReminderScheduler:
         self.profiles = dict(profiles)
         self.options = options or SchedulerOptions()
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._scan = scan_fn or _default_scan
+        self._scan = scan_fn or self._scan_with_keeps
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         check_reminders(settings.reminders, self.profiles)
 
     # -- life cycle --------------------------------------------------------------------------------------------
+
+    def _scan_with_keeps(self, aws: Aws, profile: Profile, regions: tuple[str, ...], now: float) -> Plan:
+        return scan(aws, profile, regions, now=now, keeps=self.store.keeps(now))
 
     def clock(self) -> float:
         return time.time() + self.options.clock_offset
@@ -128,8 +134,9 @@ class ReminderScheduler:
             claimed = self.store.claim_reminder(reminder.key, reminder.interval, self.id, now)
             if claimed is None:
                 continue
+            unanswered: int | None = None
             try:
-                outcome, plan_id = self._run(reminder, claimed, now)
+                outcome, plan_id, unanswered = self._run(reminder, claimed, now)
             except Exception as e:
                 if isinstance(e, ScanError):  # AWS unreachable, no credentials: said plainly, no traceback
                     log.warning("reminder %s: the scan could not run: %s", reminder.text, e)
@@ -139,26 +146,32 @@ class ReminderScheduler:
                 retry = now + min(reminder.interval, self.options.retry_seconds)
                 self.store.retry_reminder(reminder.key, self.id, claimed, retry, blocks.clip(outcome, 500))
             else:
-                self.store.finish_reminder(reminder.key, self.id, outcome, plan_id)
+                self.store.finish_reminder(reminder.key, self.id, outcome, plan_id, unanswered)
             log.info("reminder %s: %s", reminder.text, outcome)
             done[reminder.text] = outcome
         return done
 
-    def _run(self, reminder: Reminder, claimed: ReminderState, now: float) -> tuple[str, str | None]:
-        """(what happened, the plan now offered or None)."""
+    def _run(self, reminder: Reminder, claimed: ReminderState, now: float) -> tuple[str, str | None, int]:
+        """(what happened, the plan now offered or None, intervals in a row the offered reminder went unanswered)."""
         previous = self.store.get(claimed.plan_id) if claimed.plan_id else None
         if previous is not None and previous.status in ("approved", "running"):
-            return f"the cleanup of the previous reminder's plan {previous.id} is {previous.status}", None
+            return f"the cleanup of the previous reminder's plan {previous.id} is {previous.status}", None, 0
         profile = self.profiles[reminder.profile]
         plan = self._scan(self.aws, profile, self.settings.regions, now)
         if not plan.to_delete:
-            return "nothing to delete", None
+            return "nothing to delete", None, 0
         old = [r for r in plan.to_delete if r.created_at is not None and r.created_at <= now - reminder.interval]
         if not old:
-            return f"nothing older than {reminder.every}", None
-        return self._offer(reminder, plan, previous, len(old))
+            return f"nothing older than {reminder.every}", None, 0
+        # nobody answered the previous reminder (no delete, cancel, snooze or keep): one more interval unanswered
+        ignored = previous is not None and previous.status in ("pending", "expired")
+        unanswered = claimed.unanswered + 1 if ignored else 0
+        outcome, plan_id = self._offer(reminder, plan, previous, len(old), unanswered)
+        return outcome, plan_id, unanswered if plan_id else claimed.unanswered
 
-    def _offer(self, reminder: Reminder, plan: Plan, previous: PlanRecord | None, old: int) -> tuple[str, str | None]:
+    def _offer(
+        self, reminder: Reminder, plan: Plan, previous: PlanRecord | None, old: int, unanswered: int = 0
+    ) -> tuple[str, str | None]:
         ttl = self.settings.plan_ttl_minutes * 60
         record = self.store.create_plan(plan, reminder.channel, blocks.REMINDER_REQUESTER, ttl)
         self.store.audit(record.id, ACTOR, "reminder", f"{reminder.text}: {old} older than {reminder.every}")
@@ -188,7 +201,13 @@ class ReminderScheduler:
             for message in blocks.full_list_messages(plan):
                 self.slack.post(reminder.channel, "Full list of the plan", message, ts)
         verb = f"updated the pending reminder (plan {previous.id})" if updated and previous else "posted"
-        return f"{verb}: plan {record.id}, {old} older than {reminder.every}", record.id
+        outcome = f"{verb}: plan {record.id}, {old} older than {reminder.every}"
+        if unanswered == UNANSWERED_INTERVALS and self.settings.approvers:  # == : once per unanswered streak
+            mention = blocks.approvers_mention_text(self.settings.approvers, unanswered, reminder.every)
+            if self.slack.post(reminder.channel, "Reminder unanswered", [blocks.section(mention)], ts):
+                self.store.audit(record.id, ACTOR, "approvers-mentioned", f"unanswered for {unanswered} intervals")
+                outcome += f"; mentioned the approvers ({unanswered} intervals unanswered)"
+        return outcome, record.id
 
     def _post(self, channel: str, text: str, body: list[dict[str, Any]]) -> str:
         try:

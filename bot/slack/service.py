@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from bot.aws.clients import Aws
 from bot.config import Settings, is_region_name
 from bot.core.accounts import Fleet, scan_fleet
-from bot.core.plan import Plan
+from bot.core.keeps import KeepUntil, keep_date_problem, parse_date, snooze_until
+from bot.core.plan import Plan, split_key
+from bot.core.savings import MonthSavings, savings_report
 from bot.core.scanner import ScanError, check_regions, scan
 from bot.core.state import PlanRecord, StateStore
 from bot.profiles import Profile
@@ -58,7 +61,10 @@ class CleanupService:
         self.fleet = fleet or Fleet(aws)  # CLEANUP_ACCOUNTS; without it, the credentials' own account
         self.profiles = dict(profiles)
         self.runner = runner
-        self._scan = scan_fn or (lambda aws, profile, regions: scan(aws, profile, regions))
+        self.clock: Callable[[], float] = time.time  # owners' answers and keeps are dated by it (tests move it)
+        self._scan = scan_fn or (
+            lambda aws, profile, regions: scan(aws, profile, regions, keeps=self.store.keeps(self.clock()))
+        )
         # Scans run here, not in Bolt's listener pool, so a slow AWS never delays another request's ack.
         self._scans = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scan")
 
@@ -75,6 +81,9 @@ class CleanupService:
             return CommandReply("How to use /cleanup", self._usage())
         if words[0].lower() == "history":
             return CommandReply("Last cleanups", blocks.history_blocks(self.store.history(10)))
+        if words[0].lower() == "savings":
+            rows = self.savings()
+            return CommandReply(blocks.savings_text(rows), blocks.savings_blocks(rows))
         name, region_words = words[0], [w for w in words[1:] if not _ACCOUNT_ID_RE.match(w.strip(","))]
         accounts = tuple(dict.fromkeys(w.strip(",") for w in words[1:] if _ACCOUNT_ID_RE.match(w.strip(","))))
         profile = self.profiles.get(name)
@@ -299,6 +308,83 @@ class CleanupService:
             "Cleanup cancelled",
             blocks.plan_blocks(record.plan, ctx, blocks.status_cancelled(user)),
         )
+
+    # -- owners' answers: snooze 1 day, keep until a date ----------------------------------------------------
+
+    def _answerable(self, plan_id: str, user: str, channel: str, verb: str) -> PlanRecord | None:
+        """The plan `user` may answer now (the requester, or anyone eligible to approve), or None once they have
+        been told why not."""
+        record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None
+        if record is None:
+            self.slack.ephemeral(channel, user, "I don't know this plan any more. Run /cleanup again.")
+            return None
+        problem = self.wrong_channel(record, channel)
+        if not problem and user != record.requester and self.ineligible(user, record):
+            problem = f"Only the requester or an approver can {verb} this plan; nothing was changed."
+        problem = problem or self.state_problem(record)
+        if problem:
+            self.slack.ephemeral(channel, user, problem)
+            self.store.audit(plan_id, user, f"{verb.split()[0]}-refused", problem)
+            return None
+        return record
+
+    def click_snooze(self, plan_id: str, user: str, channel: str) -> None:
+        """The reminders of this profile in this channel come a day later than they would have; the plan is
+        settled (cancelled, so it can never be approved afterwards) and its message says so."""
+        record = self._answerable(plan_id, user, channel, "snooze")
+        if record is None:
+            return
+        now = self.clock()
+        key = f"{record.profile}@{record.channel}"
+        reminder = next((r for r in self.settings.reminders if r.key == key), None)
+        state = self.store.reminder(key) if reminder is not None else None
+        due = state.due(reminder.interval) if state is not None and reminder is not None else now
+        until = snooze_until(due, now)
+        if not self.store.cancel(plan_id, user, f"snoozed for a day by {user}", now=now):
+            self._lost(plan_id, user, channel)
+            return
+        self.store.snooze(key, plan_id, user, until, now)
+        status = blocks.status_snoozed(user, until, scheduled=reminder is not None)
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        self.slack.update(
+            record.channel, record.message_ts, "Reminder snoozed", blocks.plan_blocks(record.plan, ctx, status)
+        )
+
+    def pick_keep_until(self, plan_id: str, user: str, channel: str, selected_date: str) -> None:
+        """Keep every resource the plan would delete until `selected_date` (a datepicker's YYYY-MM-DD, after today
+        and at most 90 days ahead); recorded, audited, and the plan settled."""
+        record = self._answerable(plan_id, user, channel, "keep")
+        if record is None:
+            return
+        now = self.clock()
+        problem = keep_date_problem(selected_date, now)
+        until = parse_date(selected_date)
+        if problem or until is None:
+            self.slack.ephemeral(channel, user, problem)
+            self.store.audit(plan_id, user, "keep-refused", problem)
+            return
+        plan = record.plan
+        kept = [
+            KeepUntil(split_key(r.key)[1], r.account_id or plan.account_id, until, user, now, plan_id)
+            for r in plan.to_delete
+        ]
+        if not self.store.cancel(plan_id, user, f"kept until {until.isoformat()} by {user}", now=now):
+            self._lost(plan_id, user, channel)
+            return
+        self.store.add_keeps(plan_id, kept, user, now)
+        status = blocks.status_kept(user, until.isoformat(), len(kept))
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        self.slack.update(record.channel, record.message_ts, "Resources kept", blocks.plan_blocks(plan, ctx, status))
+
+    def _lost(self, plan_id: str, user: str, channel: str) -> None:
+        """The plan changed between the check and the compare-and-set (approved meanwhile...): say how it is."""
+        fresh = self.store.get(plan_id)
+        self.slack.ephemeral(channel, user, (self.state_problem(fresh) if fresh else "This plan is gone.") or "")
+
+    # -- what cleanups saved -----------------------------------------------------------------------------------
+
+    def savings(self, months: int = 6) -> list[MonthSavings]:
+        return savings_report(self.store, self.clock(), months, blocks.REMINDER_REQUESTER)
 
     # -- the modal submission ----------------------------------------------------------------------------------
 

@@ -135,6 +135,11 @@ class AppProcess:
     ) -> requests.Response:
         return self.workspace.click(user, action_id, plan_id, message_ts, channel)
 
+    def pick_date(
+        self, action_id: str, block_id: str, selected_date: str, user: str, message_ts: str, channel: str = CHANNEL
+    ) -> requests.Response:
+        return self.workspace.pick_date(user, action_id, block_id, selected_date, message_ts, channel)
+
     def submit(self, plan_id: str, user: str, typed: str | None) -> requests.Response:
         return self.workspace.submit(user, plan_id, typed)
 

@@ -46,8 +46,10 @@ def block_problems(blocks: list[dict[str, Any]], max_blocks: int) -> list[str]:
             if len(block["elements"]) > 25:
                 problems.append(f"[{i}] more than 25 actions")
             for el in block["elements"]:
-                if len(el["text"]["text"]) > 75:
+                if el["type"] == "button" and len(el["text"]["text"]) > 75:
                     problems.append(f"[{i}] button label longer than 75")
+                if len(el.get("placeholder", {}).get("text", "")) > 150:
+                    problems.append(f"[{i}] placeholder longer than 150")
                 if len(el.get("value", "")) > 2000:
                     problems.append(f"[{i}] button value longer than 2000")
         if len(block.get("block_id", "")) > 255:

@@ -30,9 +30,12 @@ def test_plan_message_within_limits(n: int, long: bool) -> None:
     if n:
         actions = [b for b in bs if b["type"] == "actions"]
         assert len(actions) == 1
-        delete, cancel = actions[0]["elements"]
+        delete, cancel, snooze, keep = actions[0]["elements"]
         assert delete["style"] == "danger" and delete["value"] == CTX.plan_id
         assert delete["action_id"] == blocks.DELETE_ACTION and cancel["action_id"] == blocks.CANCEL_ACTION
+        assert snooze["action_id"] == blocks.SNOOZE_ACTION and snooze["value"] == CTX.plan_id
+        assert keep["type"] == "datepicker" and keep["action_id"] == blocks.KEEP_UNTIL_ACTION
+        assert blocks.plan_id_of_block(actions[0]["block_id"]) == CTX.plan_id
         assert f"Delete {n} resource" in delete["text"]["text"]
 
 

@@ -1,4 +1,5 @@
-"""The plan message's buttons: delete (opens the confirmation modal) and cancel."""
+"""The plan message's buttons: delete (opens the confirmation modal), cancel, snooze 1 day, and the keep-until
+datepicker (its block_actions carry `selected_date`; the plan id rides in the block_id)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.slack.blocks import CANCEL_ACTION, DELETE_ACTION
+from bot.slack.blocks import CANCEL_ACTION, DELETE_ACTION, KEEP_UNTIL_ACTION, SNOOZE_ACTION, plan_id_of_block
 from bot.slack.service import CleanupService
 
 
@@ -27,3 +28,17 @@ def register(app: App, service: CleanupService) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
         service.click_cancel(plan_id, user, channel)
+
+    @app.action(SNOOZE_ACTION)
+    def snooze_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        plan_id, user, channel = _ids(body, action)
+        service.click_snooze(plan_id, user, channel)
+
+    @app.action(KEEP_UNTIL_ACTION)
+    def keep_until_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        _value, user, channel = _ids(body, action)
+        plan_id = plan_id_of_block(str(action.get("block_id", "")))
+        selected = action.get("selected_date")
+        service.pick_keep_until(plan_id, user, channel, selected if isinstance(selected, str) else "")
