@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, str] = {
     "cleanup": "bench.cleanup",
     "startup": "bench.startup",
     "state": "bench.state",
+    "fleet": "bench.fleet",
+    "custodian": "bench.custodian",
     "proof": "bench.proof",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
