@@ -124,3 +124,52 @@ def state_db(state_backend: str, tmp_path: Path, request: pytest.FixtureRequest)
     registry.register(tmp_path, target)
     yield target
     registry.forget(tmp_path)
+
+
+# -- markers (registered in pyproject.toml; `make test-fast` deselects e2e, reliability and slow) ----------------
+# e2e and reliability by folder. slow: what takes seconds a test (pytest --durations): every test on a moto server
+# over HTTP, and the modules below, which scan or clean whole seeded stacks, start the app as a subprocess or run a
+# hypothesis search; and single tests named below (all their parameters, or the one named).
+
+_FOLDER_MARKERS = {"e2e": "e2e", "reliability": "reliability"}
+_SLOW_FIXTURES = frozenset({"moto_server", "moto_server_url"})
+_SLOW_MODULES = frozenset(
+    {
+        "test_cli.py",
+        "test_demo.py",
+        "test_least_privilege.py",
+        "core/test_accounts.py",
+        "core/test_created_at.py",
+        "core/test_executor.py",
+        "core/test_keeps.py",
+        "core/test_non_use_property.py",
+        "core/test_proof_of_non_use.py",
+        "core/test_scanner.py",
+    }
+)
+_SLOW_TESTS = frozenset(
+    {
+        "aws/test_s3.py::test_delete_empties_versioned_bucket_with_markers_and_uploads",
+        "aws/test_s3.py::test_delete_in_bounded_rounds",
+        "core/test_state.py::test_concurrent_approvals_processes",
+        "core/test_state_migrations.py::test_processes_opening_a_new_database_at_once_migrate_it_once",
+        "slack/test_blocks.py::test_progress_and_summary_within_limits[2500]",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            relative = item.path.resolve().relative_to(tests)
+        except ValueError:
+            continue
+        marker = _FOLDER_MARKERS.get(relative.parts[0])
+        if marker is not None:
+            item.add_marker(marker)
+            continue
+        module = relative.as_posix()
+        names = {f"{module}::{item.name}", f"{module}::{getattr(item, 'originalname', item.name)}"}
+        if module in _SLOW_MODULES or names & _SLOW_TESTS or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("slow")
