@@ -96,7 +96,7 @@ class ResourceType(ABC):
     is_global: ClassVar[bool] = False  # listed once per account (IAM roles, S3 buckets)
     # True when resources of this type reference others (roles, buckets, configs...). The scanner then lists
     # every one of them (not only the profile's) to learn what outside the plan still uses a candidate.
-    is_user: ClassVar[bool] = False
+    references_others: ClassVar[bool] = False
     # The types a resource of this type may reference. When listing this type fails in a region, candidates of
     # these types cannot be proven unused, so the scanner keeps them.
     may_reference: ClassVar[frozenset[str]] = frozenset()

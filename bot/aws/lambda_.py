@@ -24,7 +24,7 @@ class FunctionType(ResourceType):
     key = "lambda.function"
     label = "Lambda function"
     service_label = "Lambda"
-    is_user = True
+    references_others = True
     may_reference = frozenset({"iam.role", "logs.log-group"})
 
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:

@@ -92,7 +92,7 @@ class EndpointType(_SageMakerType):
     key = "sagemaker.endpoint"
     label = "SageMaker endpoint"
     service_label = "SageMaker"
-    is_user = True
+    references_others = True
     may_reference = frozenset({"sagemaker.endpoint-config", "logs.log-group"})
     deletes_asynchronously = True
     poll_delay: ClassVar[float] = 15.0  # seconds between DescribeEndpoint polls in wait_gone
@@ -175,7 +175,7 @@ class EndpointConfigType(_SageMakerType):
     key = "sagemaker.endpoint-config"
     label = "SageMaker endpoint config"
     service_label = "SageMaker"
-    is_user = True
+    references_others = True
     may_reference = frozenset({"sagemaker.model"})
 
     _paginator = "list_endpoint_configs"
@@ -213,7 +213,7 @@ class ModelType(_SageMakerType):
     key = "sagemaker.model"
     label = "SageMaker model"
     service_label = "SageMaker"
-    is_user = True
+    references_others = True
     may_reference = frozenset({"iam.role", "s3.bucket"})
 
     _paginator = "list_models"

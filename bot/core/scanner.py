@@ -151,7 +151,7 @@ def _list_everything(
     jobs = []
     for key, rtype in types.items():
         selector = profile.find.get(key)
-        if selector is None and not rtype.is_user:
+        if selector is None and not rtype.references_others:
             continue
         # Names may mention {region}: a global listing (S3, IAM) matches the names of every scanned region.
         if rtype.is_global:
@@ -171,7 +171,7 @@ def _list_everything(
             continue
         for item in found:
             item_key = lookup_key(types, item.type, item.region, item.id)
-            if rtype.is_user:
+            if rtype.references_others:
                 inventory.users[item_key] = item
             why = _picked_by(selectors, item.name)
             if why:
@@ -180,7 +180,7 @@ def _list_everything(
 
 
 def _list_one(aws: Aws, rtype: ResourceType, region: str, selectors: list[Selector]) -> list[Found]:
-    if rtype.is_user:
+    if rtype.references_others:
         return rtype.find(aws, region, lambda _name: True)
     return rtype.find(aws, region, lambda name: any(s.matches(name) for s in selectors))
 
@@ -490,7 +490,7 @@ def users_outside(aws: Aws, plan: Plan, types: Mapping[str, ResourceType] | None
     """
     types = types if types is not None else default_types()
     planned = {lookup_key(types, r.type, r.region, r.id): r for r in plan.to_delete}
-    user_types = [t for t in types.values() if t.is_user]
+    user_types = [t for t in types.values() if t.references_others]
     reasons: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=scan_workers(plan.regions), thread_name_prefix="recheck") as pool:
         jobs = [
