@@ -124,7 +124,7 @@ class Runner:
 
     def start(self, plan_id: str) -> None:
         """Start the run of an approved plan in the background (only one caller ever wins the start)."""
-        self._pool.submit(self._guard, self._run_new, plan_id)
+        self._pool.submit(self._reporting_crashes, self._run_new, plan_id)
 
     def start_janitor(self) -> None:
         """Resume abandoned runs now, then keep expiring old plans and resuming abandoned runs."""
@@ -144,9 +144,9 @@ class Runner:
         for record in self.store.stale_runs(lease):
             if self.store.claim_stale_run(record.id, self.id, lease):
                 log.info("resuming run of plan %s left by %s", record.id, record.runner or "a stopped process")
-                self._pool.submit(self._guard, self._run, record.id, True)
+                self._pool.submit(self._reporting_crashes, self._run, record.id, True)
         for record in self.store.approved_unstarted(older_than=lease):
-            self._pool.submit(self._guard, self._run_new, record.id)
+            self._pool.submit(self._reporting_crashes, self._run_new, record.id)
 
     def expire(self, record: PlanRecord) -> bool:
         if not self.store.expire(record.id):
@@ -171,7 +171,7 @@ class Runner:
                 log.exception("janitor pass failed")
             self._stop.wait(self.options.janitor_interval)
 
-    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+    def _reporting_crashes(self, fn: Callable[..., None], *args: Any) -> None:
         try:
             fn(*args)
         except Exception:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.listeners.guard import malformed
+from bot.slack.listeners.payload_shape import malformed
 from tests.reliability.helpers import block_actions, view_submission
 
 GOOD = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.listeners import actions, commands, views
-from bot.slack.listeners.guard import RejectMalformed
+from bot.slack.listeners.payload_shape import RejectMalformed
 from bot.slack.service import CleanupService
 
 
