@@ -1,13 +1,21 @@
-"""Settings from the environment (and .env), validated once at start. Names are SPEC section 3's contract."""
+"""Settings from the environment (and .env), validated once at start.
+
+Every variable is declared once, in SETTINGS: its default, how it is read and what it is for. Settings' defaults,
+`Settings.from_env` and `.env.example` (`python -m bot.config > .env.example`; a test keeps it in step) all come
+from that table.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_STATE_DB = "cleanup.sqlite3"
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -43,104 +51,6 @@ class Reminder:
         unit = self.text.rsplit(":", 1)[-1][-1]
         number = int(self.interval // _UNIT_SECONDS[unit])
         return f"{number} {_UNIT_WORDS[unit]}{'' if number == 1 else 's'}"
-
-
-@dataclass(frozen=True)
-class Settings:
-    slack_bot_token: str = ""
-    slack_signing_secret: str = field(default="", repr=False)
-    slack_app_token: str = field(default="", repr=False)
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    host: str = "0.0.0.0"  # noqa: S104 (HOST: a server listens on every interface unless told otherwise)
-    port: int = 3000
-    web_concurrency: int = 1  # WEB_CONCURRENCY: gunicorn worker processes in HTTP mode (Procfile platforms set it)
-    regions: tuple[str, ...] = ()
-    approvers: frozenset[str] = frozenset()
-    allow_self_approval: bool = False
-    plan_ttl_minutes: float = 30.0
-    state_db: str = "cleanup.sqlite3"
-    profiles_file: str = ""
-    # CLEANUP_ACCOUNTS: 12-digit account IDs, role ARNs and/or "organization"; empty: the credentials' own account
-    accounts: tuple[str, ...] = ()
-    assume_role: str = "DogcatCleanupRole"  # CLEANUP_ASSUME_ROLE: the role name assumed in a bare account ID
-    notify_channel: str = ""  # CLEANUP_NOTIFY_CHANNEL: a channel ID that hears about every finished run
-    reminders: tuple[Reminder, ...] = ()  # CLEANUP_REMINDERS, parsed
-    # Tuning, rarely set. None: each resource type's own spacing (AWS: one DeleteRestApi per 30 s per account).
-    rest_api_delete_interval: float | None = None  # CLEANUP_REST_API_DELETE_INTERVAL
-    wait_timeout_seconds: float = 1800.0  # CLEANUP_WAIT_TIMEOUT_SECONDS: longest wait for an endpoint or table
-    run_lease_seconds: float = 60.0  # CLEANUP_RUN_LEASE_SECONDS: a silent run's owner is replaced after this
-    reminder_poll_seconds: float = 30.0  # CLEANUP_REMINDER_POLL_SECONDS: how often reminders are checked
-    test_clock_offset_seconds: float = 0.0  # CLEANUP_TEST_CLOCK_OFFSET_SECONDS: shifts the reminder clock (tests)
-
-    def __repr__(self) -> str:  # never print tokens, nor the state database's password
-        return (
-            f"Settings(regions={self.regions}, state_db={self.state_db_for_logs!r}, "
-            f"slack_api_url={self.slack_api_url!r})"
-        )
-
-    @property
-    def state_db_for_logs(self) -> str:
-        from bot.core.state.database import mask_url
-
-        return mask_url(self.state_db)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, default_region: str | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def get(name: str, default: str = "") -> str:
-            return env.get(name, default).strip()
-
-        default_region = default_region or get("AWS_DEFAULT_REGION") or get("AWS_REGION") or "us-east-1"
-        regions = parse_regions(get("CLEANUP_REGIONS")) or (default_region,)
-        approvers = frozenset(a.strip() for a in get("CLEANUP_APPROVERS").split(",") if a.strip())
-        for user in approvers:
-            if not _USER_ID_RE.match(user):
-                raise ConfigError(f"CLEANUP_APPROVERS: {user!r} is not a Slack user ID (like U012AB3CD)")
-        return cls(
-            slack_bot_token=get("SLACK_BOT_TOKEN"),
-            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_app_token=get("SLACK_APP_TOKEN"),
-            slack_api_url=_api_url(get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
-            host=get("HOST") or "0.0.0.0",  # noqa: S104
-            port=_int("PORT", get("PORT", "3000"), 1, 65535),
-            web_concurrency=_int("WEB_CONCURRENCY", get("WEB_CONCURRENCY") or "1", 1, 64),
-            regions=regions,
-            approvers=approvers,
-            allow_self_approval=_bool("CLEANUP_ALLOW_SELF_APPROVAL", get("CLEANUP_ALLOW_SELF_APPROVAL", "false")),
-            plan_ttl_minutes=_float("CLEANUP_PLAN_TTL_MINUTES", get("CLEANUP_PLAN_TTL_MINUTES", "30")),
-            state_db=parse_state_db(get("CLEANUP_STATE_DB"), get("DATABASE_URL")),
-            profiles_file=get("CLEANUP_PROFILES"),
-            accounts=parse_accounts(get("CLEANUP_ACCOUNTS")),
-            assume_role=parse_role_name(get("CLEANUP_ASSUME_ROLE") or "DogcatCleanupRole"),
-            notify_channel=parse_channel("CLEANUP_NOTIFY_CHANNEL", get("CLEANUP_NOTIFY_CHANNEL")),
-            reminders=parse_reminders(get("CLEANUP_REMINDERS")),
-            rest_api_delete_interval=(
-                _seconds("CLEANUP_REST_API_DELETE_INTERVAL", get("CLEANUP_REST_API_DELETE_INTERVAL"), 0.0)
-                if get("CLEANUP_REST_API_DELETE_INTERVAL")
-                else None
-            ),
-            wait_timeout_seconds=_seconds("CLEANUP_WAIT_TIMEOUT_SECONDS", get("CLEANUP_WAIT_TIMEOUT_SECONDS"), 1800.0),
-            run_lease_seconds=max(1.0, _seconds("CLEANUP_RUN_LEASE_SECONDS", get("CLEANUP_RUN_LEASE_SECONDS"), 60.0)),
-            reminder_poll_seconds=max(
-                0.05, _seconds("CLEANUP_REMINDER_POLL_SECONDS", get("CLEANUP_REMINDER_POLL_SECONDS"), 30.0)
-            ),
-            test_clock_offset_seconds=_seconds(
-                "CLEANUP_TEST_CLOCK_OFFSET_SECONDS", get("CLEANUP_TEST_CLOCK_OFFSET_SECONDS"), 0.0, negative=True
-            ),
-        )
-
-    def require_slack(self) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigError(f"{' and '.join(missing)} must be set to serve Slack (see .env.example)")
 
 
 def parse_regions(text: str) -> tuple[str, ...]:
@@ -182,7 +92,7 @@ def parse_state_db(state_db: str, database_url: str) -> str:
     PostgreSQL add-on, often postgres://); neither, the SQLite file cleanup.sqlite3."""
     name, value = ("CLEANUP_STATE_DB", state_db) if state_db else ("DATABASE_URL", database_url)
     if not value:
-        return "cleanup.sqlite3"
+        return DEFAULT_STATE_DB
     scheme, sep, _ = value.partition("://")
     if sep and scheme.lower() not in _STATE_DB_SCHEMES:
         raise ConfigError(
@@ -197,6 +107,14 @@ def parse_state_db(state_db: str, database_url: str) -> str:
         except StateDbError as e:
             raise ConfigError(f"{name}: {e}") from None
     return value
+
+
+def parse_approvers(text: str) -> frozenset[str]:
+    approvers = frozenset(a.strip() for a in text.split(",") if a.strip())
+    for user in approvers:
+        if not _USER_ID_RE.match(user):
+            raise ConfigError(f"CLEANUP_APPROVERS: {user!r} is not a Slack user ID (like U012AB3CD)")
+    return approvers
 
 
 def parse_channel(name: str, text: str) -> str:
@@ -267,9 +185,7 @@ def _int(name: str, value: str, low: int, high: int) -> int:
     return number
 
 
-def _seconds(name: str, value: str, default: float, negative: bool = False) -> float:
-    if not value:
-        return default
+def _seconds(name: str, value: str, negative: bool = False) -> float:
     try:
         number = float(value)
     except ValueError:
@@ -279,7 +195,7 @@ def _seconds(name: str, value: str, default: float, negative: bool = False) -> f
     return number
 
 
-def _float(name: str, value: str) -> float:
+def _minutes(name: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
@@ -287,3 +203,338 @@ def _float(name: str, value: str) -> float:
     if not 0 < number <= 7 * 24 * 60:
         raise ConfigError(f"{name} must be more than 0 and at most a week of minutes, got {value!r}")
     return number
+
+
+# -- the table -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable, declared once: its default as written in .env.example, how it is read, and the
+    comment .env.example gives it. `field` is the Settings attribute it fills ("" for one read by boto3 or folded
+    into another setting)."""
+
+    env: str
+    default: str
+    parse: Callable[[str, str], Any]  # (variable name, text; empty means `default`) -> value
+    help: str
+    section: str
+    field: str = ""
+
+
+def _text(_name: str, text: str) -> str:
+    return text
+
+
+def _no_value(_name: str, text: str) -> None:
+    return None
+
+
+SLACK, AWS, APPROVAL, STATE, NOTIFY, HTTP, TUNING = (
+    "Slack",
+    "AWS (boto3's own chain: env keys, ~/.aws, instance role...)",
+    "Approval",
+    "State and profiles",
+    "Notifications",
+    "HTTP serving (when SLACK_APP_TOKEN is empty)",
+    "Tuning (rarely needed)",
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SLACK_BOT_TOKEN",
+        "",
+        _text,
+        'Bot User OAuth Token (xoxb-...), from the app\'s "OAuth & Permissions" page.',
+        SLACK,
+        "slack_bot_token",
+    ),
+    Setting(
+        "SLACK_SIGNING_SECRET",
+        "",
+        _text,
+        'Signing secret from "Basic Information"; every HTTP request from Slack is verified with it.',
+        SLACK,
+        "slack_signing_secret",
+    ),
+    Setting(
+        "SLACK_APP_TOKEN",
+        "",
+        _text,
+        "App-level token (xapp-..., scope connections:write): when set, the app runs in Socket Mode instead of HTTP.",
+        SLACK,
+        "slack_app_token",
+    ),
+    Setting(
+        "SLACK_API_URL",
+        DEFAULT_SLACK_API_URL,
+        lambda name, url: _api_url(url),
+        "Web API base URL: Slack's own unless tests point it at a local stand-in.",
+        SLACK,
+        "slack_api_url",
+    ),
+    Setting(
+        "AWS_DEFAULT_REGION",
+        "us-east-1",
+        _text,
+        "Region used when CLEANUP_REGIONS is empty (AWS_REGION works too).",
+        AWS,
+    ),
+    Setting("AWS_ENDPOINT_URL", "", _text, "Only for emulators such as moto; leave unset against real AWS.", AWS),
+    Setting(
+        "CLEANUP_REGIONS",
+        "",
+        lambda name, text: parse_regions(text),
+        "Regions to scan, comma-separated (default: AWS_DEFAULT_REGION).",
+        AWS,
+        "regions",
+    ),
+    Setting(
+        "CLEANUP_ACCOUNTS",
+        "",
+        lambda name, text: parse_accounts(text),
+        "Accounts to clean, comma-separated: 12-digit IDs, role ARNs (arn:aws:iam::<ID>:role/<name>), and/or "
+        "organization (every active account of the AWS Organization). Empty: the credentials' own account only. "
+        "The credentials' own account is used directly; others through sts:AssumeRole (deploy/member-role.yaml).",
+        AWS,
+        "accounts",
+    ),
+    Setting(
+        "CLEANUP_ASSUME_ROLE",
+        "DogcatCleanupRole",
+        lambda name, text: parse_role_name(text),
+        "Role assumed in an account given by its bare ID (arn:aws:iam::<ID>:role/<this>).",
+        AWS,
+        "assume_role",
+    ),
+    Setting(
+        "CLEANUP_APPROVERS",
+        "",
+        lambda name, text: parse_approvers(text),
+        "Slack user IDs allowed to approve, comma-separated; empty: any member except the requester.",
+        APPROVAL,
+        "approvers",
+    ),
+    Setting(
+        "CLEANUP_ALLOW_SELF_APPROVAL",
+        "false",
+        lambda name, text: _bool(name, text),
+        "true lets the requester approve their own cleanup (two-person rule off).",
+        APPROVAL,
+        "allow_self_approval",
+    ),
+    Setting(
+        "CLEANUP_PLAN_TTL_MINUTES",
+        "30",
+        lambda name, text: _minutes(name, text),
+        "Minutes a plan can be approved before it expires.",
+        APPROVAL,
+        "plan_ttl_minutes",
+    ),
+    Setting(
+        "CLEANUP_STATE_DB",
+        "",
+        lambda name, text: parse_state_db(text, ""),
+        "Where plans, runs, results and the audit log are kept: a SQLite file (one machine), or a PostgreSQL URL "
+        "(postgresql://user:password@host:5432/dbname, for several app processes or hosts). Empty: DATABASE_URL if "
+        f"set, else the file {DEFAULT_STATE_DB}. The password is never logged.",
+        STATE,
+        "state_db",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        _no_value,
+        "Set by a Procfile platform's PostgreSQL add-on (postgres:// accepted); used when CLEANUP_STATE_DB is empty.",
+        STATE,
+    ),
+    Setting(
+        "CLEANUP_PROFILES",
+        "",
+        _text,
+        "Path to a TOML file that adds or overrides profiles (default: only the built-in dogcat).",
+        STATE,
+        "profiles_file",
+    ),
+    Setting(
+        "CLEANUP_NOTIFY_CHANNEL",
+        "",
+        parse_channel,
+        "Channel ID (C..., not #name) that gets one short notice per finished cleanup, done or failed; empty: none.",
+        NOTIFY,
+        "notify_channel",
+    ),
+    Setting(
+        "CLEANUP_REMINDERS",
+        "",
+        lambda name, text: parse_reminders(text),
+        "Reminders, comma-separated profile@CHANNEL_ID:interval (m/h/d, 5m-365d), e.g. dogcat@C0123ABCD:24h.",
+        NOTIFY,
+        "reminders",
+    ),
+    Setting(
+        "HOST",
+        "0.0.0.0",  # noqa: S104 (a server listens on every interface unless told otherwise)
+        _text,
+        "Interface the HTTP server binds.",
+        HTTP,
+        "host",
+    ),
+    Setting(
+        "PORT",
+        "3000",
+        lambda name, text: _int(name, text, 1, 65535),
+        "HTTP port (requests arrive at POST /slack/events).",
+        HTTP,
+        "port",
+    ),
+    Setting(
+        "WEB_CONCURRENCY",
+        "1",
+        lambda name, text: _int(name, text, 1, 64),
+        "gunicorn worker processes, for `python -m bot` and the Procfile's web: line alike (platforms often set it).",
+        HTTP,
+        "web_concurrency",
+    ),
+    Setting(
+        "CLEANUP_REST_API_DELETE_INTERVAL",
+        "",
+        lambda name, text: _seconds(name, text) if text else None,
+        "Seconds between two REST API deletions; AWS allows one DeleteRestApi per 30 s per account (the default).",
+        TUNING,
+        "rest_api_delete_interval",
+    ),
+    Setting(
+        "CLEANUP_RUN_LEASE_SECONDS",
+        "60",
+        lambda name, text: max(1.0, _seconds(name, text)),
+        "Seconds a running cleanup's lease lasts without a heartbeat before another app process resumes it.",
+        TUNING,
+        "run_lease_seconds",
+    ),
+    Setting(
+        "CLEANUP_WAIT_TIMEOUT_SECONDS",
+        "1800",
+        _seconds,
+        "Longest wait, in seconds, for AWS to finish deleting an endpoint or a table before it is reported as failed.",
+        TUNING,
+        "wait_timeout_seconds",
+    ),
+    Setting(
+        "CLEANUP_REMINDER_POLL_SECONDS",
+        "30",
+        lambda name, text: max(0.05, _seconds(name, text)),
+        "How often, in seconds, the app checks whether a reminder is due.",
+        TUNING,
+        "reminder_poll_seconds",
+    ),
+    Setting(
+        "CLEANUP_TEST_CLOCK_OFFSET_SECONDS",
+        "",
+        lambda name, text: _seconds(name, text or "0", negative=True),
+        "Tests only: seconds added to the reminder scheduler's clock (logged when set). Leave empty.",
+        TUNING,
+        "test_clock_offset_seconds",
+    ),
+)
+_BY_FIELD = {s.field: s for s in SETTINGS if s.field}
+
+
+def _default(field_name: str) -> Any:
+    """A Settings field's default: its variable's default text, read as the variable would be."""
+    setting = _BY_FIELD[field_name]
+    return setting.parse(setting.env, setting.default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, read once at start (from_env). Defaults come from SETTINGS, so they are written once."""
+
+    slack_bot_token: str = field(default=_default("slack_bot_token"), repr=False)
+    slack_signing_secret: str = field(default=_default("slack_signing_secret"), repr=False)
+    slack_app_token: str = field(default=_default("slack_app_token"), repr=False)
+    slack_api_url: str = _default("slack_api_url")
+    host: str = _default("host")
+    port: int = _default("port")
+    web_concurrency: int = _default("web_concurrency")
+    regions: tuple[str, ...] = _default("regions")  # from_env: empty means (AWS_DEFAULT_REGION,)
+    accounts: tuple[str, ...] = _default("accounts")
+    assume_role: str = _default("assume_role")
+    approvers: frozenset[str] = _default("approvers")
+    allow_self_approval: bool = _default("allow_self_approval")
+    plan_ttl_minutes: float = _default("plan_ttl_minutes")
+    state_db: str = _default("state_db")  # from_env: CLEANUP_STATE_DB, else DATABASE_URL, else the SQLite file
+    profiles_file: str = _default("profiles_file")
+    notify_channel: str = _default("notify_channel")
+    reminders: tuple[Reminder, ...] = _default("reminders")
+    rest_api_delete_interval: float | None = _default("rest_api_delete_interval")  # None: each type's own spacing
+    wait_timeout_seconds: float = _default("wait_timeout_seconds")
+    run_lease_seconds: float = _default("run_lease_seconds")
+    reminder_poll_seconds: float = _default("reminder_poll_seconds")
+    test_clock_offset_seconds: float = _default("test_clock_offset_seconds")
+
+    def __repr__(self) -> str:  # never print tokens, nor the state database's password
+        return (
+            f"Settings(regions={self.regions}, state_db={self.state_db_for_logs!r}, "
+            f"slack_api_url={self.slack_api_url!r})"
+        )
+
+    @property
+    def state_db_for_logs(self) -> str:
+        from bot.core.state.database import mask_url
+
+        return mask_url(self.state_db)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, default_region: str | None = None) -> Settings:
+        """Each variable of SETTINGS, stripped; unset or empty, its default. Raises ConfigError naming the first
+        variable that cannot work."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        values = {s.field: s.parse(s.env, get(s.env) or s.default) for s in SETTINGS if s.field}
+        region = default_region or get("AWS_DEFAULT_REGION") or get("AWS_REGION") or _env_default("AWS_DEFAULT_REGION")
+        values["regions"] = values["regions"] or (region,)
+        values["state_db"] = parse_state_db(get("CLEANUP_STATE_DB"), get("DATABASE_URL"))
+        return cls(**values)
+
+    def require_slack(self) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set to serve Slack (see .env.example)")
+
+
+def _env_default(name: str) -> str:
+    return next(s.default for s in SETTINGS if s.env == name)
+
+
+ENV_EXAMPLE_HEADER = """\
+# Copy to .env and fill in; `python -m bot` reads it at start (python-dotenv). Real environment variables win.
+# Generated from bot/config.py's SETTINGS: `python -m bot.config > .env.example`.
+"""
+
+
+def render_env_example() -> str:
+    """`.env.example`: every variable of SETTINGS under its section, each with its comment and default."""
+    lines = [ENV_EXAMPLE_HEADER.rstrip("\n")]
+    section = ""
+    for setting in SETTINGS:
+        if setting.section != section:
+            section = setting.section
+            lines += ["", f"# --- {section} ---"]
+        lines += textwrap.wrap(setting.help, width=118, initial_indent="# ", subsequent_indent="# ")
+        lines.append(f"{setting.env}={setting.default}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_env_example(), end="")
