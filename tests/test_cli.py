@@ -127,3 +127,50 @@ def test_accounts_scan_and_delete_each(moto_server: str) -> None:
     for account in (ALICE, BOB):
         tables = _member(account).client("dynamodb").list_tables()["TableNames"]
         assert tables == ["PredictionHistoryArchive"], account
+
+
+def test_what_owners_kept_from_slack_is_kept_by_delete(stack: SeededStack, tmp_path: Path) -> None:
+    """A keep-until recorded by the Slack app (the state store) holds for the command line too."""
+    from datetime import date, timedelta
+
+    from bot.core.keeps import KeepUntil
+    from bot.core.state import StateStore
+
+    db = str(tmp_path / "state.sqlite3")
+    store = StateStore(db)
+    until = date.today() + timedelta(days=30)
+    store.add_keeps("p" * 16, [KeepUntil(f"dynamodb.table|{REGION}|PredictionHistory", "", until, "UMAI")], "UMAI")
+    store.close()
+    shown = run("scan", "dogcat", env={"CLEANUP_STATE_DB": db})
+    assert shown.returncode == 0, shown.stderr
+    assert f"kept until {until.isoformat()} by UMAI" in shown.stdout
+    done = run("delete", "dogcat", stdin="confirm\n", env={"CLEANUP_STATE_DB": db})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PredictionHistory" in table_names()
+
+
+def test_savings_reads_the_state_store(tmp_path: Path) -> None:
+    from bot.core.plan import ResourceResult
+    from tests.core.test_state_owners import plan, resource
+
+    missing = run("savings", env={"CLEANUP_STATE_DB": str(tmp_path / "none.sqlite3")})
+    assert missing.returncode == 0 and "No cleanup recorded yet" in missing.stdout
+    assert not (tmp_path / "none.sqlite3").exists()
+
+    from bot.core.state import StateStore
+
+    db = str(tmp_path / "state.sqlite3")
+    store = StateStore(db)
+    endpoint = resource("dogcat-endpoint-a", 84.0)
+    record = store.create_plan(plan(endpoint), "C1", "U1", 600)
+    assert store.approve(record.id, "U2") and store.start_run(record.id, "r")
+    store.record_result(record.id, ResourceResult(endpoint.key, endpoint.label, endpoint.name, "us-east-1", "deleted"))
+    assert store.finish_run(record.id, "r", "done", "ok")
+    store.close()
+    done = run("savings", "--months", "3", env={"CLEANUP_STATE_DB": db})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "What cleanups saved: about $84.00/month stopped in 3 months"
+    assert lines[2].split() == ["MONTH", "COST", "STOPPED", "CLEANUPS", "STILL", "RUNNING", "FOUND"]
+    assert lines[5].split()[1:3] == ["$84.00/month", "1"] and len(lines[3:6]) == 3
+    assert run("savings", "--months", "0", env={"CLEANUP_STATE_DB": db}).returncode == 2
