@@ -269,7 +269,7 @@ class PostgresServer:
     ) -> subprocess.CompletedProcess[str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(self.root)}
         as_user = {} if user is None else {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        done = subprocess.run(
+        done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
             argv,
             cwd=self.root,
             env=env,
@@ -278,7 +278,7 @@ class PostgresServer:
             timeout=timeout,
             check=False,
             start_new_session=True,  # Ctrl-C in pytest's terminal does not reach the server: stop() ends it
-            **as_user,  # type: ignore[arg-type]
+            **as_user,
         )
         if check and done.returncode != 0:
             raise PostgresUnavailable(f"{Path(argv[0]).name} failed ({done.returncode}):\n{done.stdout}{done.stderr}")

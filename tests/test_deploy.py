@@ -19,7 +19,7 @@ def actions(statements: list[dict[str, object]]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for statement in statements:
         action = statement["Action"]
-        out[str(statement["Sid"])] = {action} if isinstance(action, str) else set(action)  # type: ignore[arg-type]
+        out[str(statement["Sid"])] = {action} if isinstance(action, str) else set(action)  # type: ignore[call-overload]
     return out
 
 

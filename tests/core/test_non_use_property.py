@@ -93,9 +93,9 @@ def test_nothing_used_from_outside_the_plan_changes(
         aws.close()
 
     left = {r["RoleName"] for r in iam.list_roles()["Roles"]}
-    for role in outside_roles:
-        assert role in left, f"{role} is used from outside the plan but was deleted"
-        assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["work"], role
+    for kept in outside_roles:
+        assert kept in left, f"{kept} is used from outside the plan but was deleted"
+        assert iam.list_role_policies(RoleName=kept)["PolicyNames"] == ["work"], kept
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     if outside_keys:
         assert bucket in buckets

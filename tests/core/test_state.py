@@ -8,6 +8,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def state_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(state_db: str) -> StateStore:
+def store(state_db: str) -> Iterator[StateStore]:
     s = StateStore(state_db)
     yield s  # type: ignore[misc]
     s.close()

@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL (a real server the test run starts: 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -28,7 +29,7 @@ def state_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(state_db: str) -> StateStore:
+def store(state_db: str) -> Iterator[StateStore]:
     s = StateStore(state_db)
     yield s  # type: ignore[misc]
     s.close()

@@ -71,7 +71,7 @@ def test_keep_until_makes_the_next_scan_keep_the_resources(
     for bad in (today - timedelta(days=1), today + timedelta(days=91)):
         assert app.pick_date("cleanup_keep_until", block_id, bad.isoformat(), TEAMMATE, ts).status_code == 200
     told = [
-        standin.wait_for_call("chat.postEphemeral", lambda c, n=n: c.args.get("text", "").count(n) > 0)
+        standin.wait_for_call("chat.postEphemeral", lambda c, n=n: c.args.get("text", "").count(n) > 0)  # type: ignore[misc]
         for n in ("is not in the future", "more than 90 days ahead")
     ]
     assert all(c.args["user"] == TEAMMATE and c.args["channel"] == CHANNEL for c in told)

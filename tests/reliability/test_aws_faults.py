@@ -174,7 +174,8 @@ def test_a_deletion_aws_never_finishes_times_out_and_is_reported(
             return 200, {"Content-Type": "application/x-amz-json-1.1"}, b"{}"
         if request.name == "sagemaker.DescribeEndpoint" and accepted.is_set():
             arn = f"arn:aws:sagemaker:us-east-1:{stack.account_id}:endpoint/{stack.endpoint}"
-            body = {"EndpointName": stack.endpoint, "EndpointArn": arn, "EndpointConfigName": stack.endpoint}
+            body: dict[str, object] = {"EndpointName": stack.endpoint, "EndpointArn": arn}
+            body["EndpointConfigName"] = stack.endpoint
             body |= {"EndpointStatus": "Deleting", "CreationTime": 0, "LastModifiedTime": 0}
             return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(body).encode()
         return None
@@ -250,7 +251,7 @@ def test_no_credentials(
         r, seconds = timed(app.command, "dogcat")
         assert r.status_code == 200 and seconds < ACK_LIMIT
         note = standin.wait_for(
-            lambda s, n=attempt: (
+            lambda s, n=attempt: (  # type: ignore[misc]
                 len([c for c in s.calls_to("chat.postEphemeral") if "no AWS credentials" in c.args["text"]]) > n
             )
         )

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -14,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.aws.clients import Aws
 from bot.core.plan import Plan, ResourceResult
+from bot.core.pricing import format_monthly
 from bot.core.state import StateStore
 from bot.slack import blocks
 from bot.slack.feed import Feed
@@ -64,7 +66,7 @@ def test_done_notice_says_who_what_and_links_the_thread() -> None:
     assert "<@UREQ>" in notice and "<@UAPP>" in notice
     assert "12 deleted, 0 already gone, 0 skipped, 0 failed" in notice
     stopped = blocks.cost_stopped(plan, results)
-    assert f"cost stopped: about *{blocks.format_monthly(stopped)}*" in notice
+    assert f"cost stopped: about *{format_monthly(stopped)}*" in notice
     assert f"<{LINK}|Open the thread>" in notice and f"<#{CHANNEL}>" in notice
     assert "Still alive" not in notice
 
@@ -120,7 +122,7 @@ def approved_plan(standin: SlackStandIn, store: StateStore, requester: str = "UR
     return record.id, ts
 
 
-def runner_with_feed(standin: SlackStandIn, store: StateStore, execute: object, **opts: float) -> Runner:
+def runner_with_feed(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -> Runner:
     slack = Slack(WebClient(token="xoxb-x", base_url=standin.api_url))
     feed = Feed(store, slack, FEED)
     aws = Aws(boto3.session.Session(region_name="us-east-1"))

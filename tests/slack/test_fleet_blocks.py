@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core.plan import AccountPart, Plan, ResourceResult
+from bot.core.pricing import format_monthly
 from bot.slack import blocks
 from bot.slack.fleet_blocks import account_lines
 from tests.slack.factories import make_plan
@@ -107,10 +108,10 @@ def test_each_account_line_has_its_subtotal() -> None:
     lines = account_lines(plan)
     assert lines[0].startswith(f"• `{account(0)}` · :x: *not scanned*: could not assume")
     part = plan.for_account(account(1))
-    assert lines[1] == f"• `{account(1)}` · 5 resources to delete, {blocks.format_monthly(part.monthly_cost)} · 2 kept"
+    assert lines[1] == f"• `{account(1)}` · 5 resources to delete, {format_monthly(part.monthly_cost)} · 2 kept"
     worst = fleet(8, per_account=8)
     part = worst.for_account(account(7))  # every 7th account has a problem; 8 resources include a log group
     assert account_lines(worst)[7] == (
-        f"• `{account(7)}` · 8 resources to delete, {blocks.format_monthly(part.monthly_cost)}"
+        f"• `{account(7)}` · 8 resources to delete, {format_monthly(part.monthly_cost)}"
         " (+1 unknown) · 2 kept · :warning: 1 part not checked"
     )

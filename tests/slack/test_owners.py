@@ -17,6 +17,7 @@ from bot.aws.clients import Aws
 from bot.config import Settings, parse_reminders
 from bot.core.keeps import SNOOZE_SECONDS
 from bot.core.plan import ResourceResult
+from bot.core.pricing import format_monthly
 from bot.core.savings import MonthSavings
 from bot.core.state import StateStore
 from bot.profiles import load_profiles
@@ -256,8 +257,8 @@ def test_savings_command_and_the_feed_total(standin: SlackStandIn, store: StateS
     [grid] = [b for b in reply.blocks if b["type"] == "table"]
     assert len(grid["rows"]) == 7 and grid["rows"][-1][0]["text"] == "2026-12"
     stopped = sum(r.monthly_cost or 0.0 for r in plan.to_delete)
-    assert grid["rows"][-1][1]["text"] == blocks.format_monthly(stopped)
+    assert grid["rows"][-1][1]["text"] == format_monthly(stopped)
     feed = Feed(store, service.slack, "CFEED0001")
     feed.run_finished(record.id)
     [notice] = standin.top_messages("CFEED0001")
-    assert f"So far in 2026-12: 1 cleanup stopped about *{blocks.format_monthly(stopped)}*" in text(notice.blocks)
+    assert f"So far in 2026-12: 1 cleanup stopped about *{format_monthly(stopped)}*" in text(notice.blocks)

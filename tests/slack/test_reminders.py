@@ -381,11 +381,11 @@ def test_clock_uses_the_test_offset() -> None:
     settings = Settings(reminders=parse_reminders(f"dogcat@{REMIND}:1h"))
     scheduler = ReminderScheduler(
         settings,
-        None,
-        None,
-        None,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
         load_profiles(),
-        options,  # type: ignore[arg-type]
+        options,
     )
     import time
 
