@@ -2,7 +2,7 @@
 
 Sizes: 2,000 and 10,000 object versions (two versions per key) plus one delete marker per 20 versions. moto's
 listing cost grows with the bucket (every ListObjectVersions walks every version: about 1 s a page at 10,000), so
-the sizes stay there (see shared/MOTO-NOTES.md). Each run gets a freshly seeded bucket, written straight into
+the sizes stay there. Each run gets a freshly seeded bucket, written straight into
 moto's in-process backend (fast, no latency). Contenders run in a fresh process through the latency proxy, whose
 model is close to real S3: ListObjectVersions 100 ms, DeleteObjects 1 s per 1000 keys, other calls 50 ms.
 

@@ -5,7 +5,7 @@ line (gunicorn with the same configuration, WEB_CONCURRENCY=2 as a platform sets
 the end-to-end tests' environment. The clock starts just before the process is spawned; an unsigned POST
 /slack/events is sent every 10 ms until the port is bound (then it waits in the listen queue until a worker takes
 it), and the clock stops at its answer, a 401: the worker is up and verifies signatures. Memory is read 2 s later,
-with nothing to do, from /proc: VmRSS summed over the master and its workers (what the brief asks; pages a forked
+with nothing to do, from /proc: VmRSS summed over the master and its workers (pages a forked
 worker shares with its master count twice) and Pss (shared pages split between the processes that share them, so the
 sum is the real footprint).
 """

@@ -120,7 +120,7 @@ def test_delete_then_get_is_none(aws: Aws, tables: None) -> None:
     assert found is not None
 
     t.delete(aws, found)
-    t.wait_gone(aws, found, timeout=5)  # moto deletes at once (MOTO-NOTES 5)
+    t.wait_gone(aws, found, timeout=5)  # moto deletes at once: no DELETING state to wait through
 
     assert TABLE not in table_names(aws)
     assert set(LOOKALIKES) <= table_names(aws)

@@ -110,7 +110,7 @@ def test_endpoint_delete_then_get_is_none(aws: Aws, workshop: str) -> None:
     assert found is not None
 
     t.delete(aws, found)
-    t.wait_gone(aws, found, timeout=5)  # moto deletes at once (MOTO-NOTES 5)
+    t.wait_gone(aws, found, timeout=5)  # moto deletes at once: no Deleting state to wait through
 
     assert ENDPOINT not in {e["EndpointName"] for e in sm(aws).list_endpoints()["Endpoints"]}
     with pytest.raises(ClientError):
@@ -271,7 +271,7 @@ def test_model_delete_then_get_is_none(aws: Aws) -> None:
 
 
 def test_list_models_reads_every_page(aws: Aws) -> None:
-    """moto ignores MaxResults (MOTO-NOTES 6), so the second page and the tag pages are proven with a Stubber."""
+    """moto ignores MaxResults, so the second page and the tag pages are proven with a Stubber."""
     created = datetime(2026, 1, 1, tzinfo=UTC)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:model/dogcat-model"
     client = sm(aws)

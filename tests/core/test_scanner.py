@@ -50,7 +50,7 @@ def test_dependencies_follow_references(aws: Aws, session: boto3.session.Session
     bucket = by_id[stack.bucket]
     assert config.depends_on == [endpoint_key]
     assert model.depends_on == [config.key]
-    # SPEC: a role SageMaker can use, and every bucket, wait for every planned endpoint, config and model.
+    # A role SageMaker can use, and every bucket, wait for every planned endpoint, config and model.
     assert sm_role.depends_on == sorted([endpoint_key, config.key, model.key])
     assert bucket.depends_on == sorted([endpoint_key, config.key, model.key])
     assert by_id["/aws/lambda/InvokeModelLambda"].depends_on == [f"lambda.function|{REGION}|InvokeModelLambda"]

@@ -2,7 +2,7 @@
 slack_sdk's own Socket Mode client (Bolt's SocketModeHandler) to a loopback WebSocket stand-in that speaks Slack's
 protocol (tests/socket_mode_standin.py), and the whole conversation goes over it: `/cleanup dogcat` as a
 `slash_commands` envelope, the delete click and the modal submissions as `interactive` envelopes, each answered by
-an ack on the socket (SPEC §3: within 3 seconds; a modal's errors ride in the ack's payload)."""
+an ack on the socket (within Slack's 3 seconds; a modal's errors ride in the ack's payload)."""
 
 from __future__ import annotations
 

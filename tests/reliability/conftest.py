@@ -1,4 +1,4 @@
-"""Reliability evidence (issue 4): the real app as a subprocess, a fault-injecting proxy in front of moto.
+"""Reliability evidence: the real app as a subprocess, a fault-injecting proxy in front of moto.
 
 Reuses the end-to-end fixtures (moto server, the fault-injecting `aws_proxy` in front of it, Slack stand-in,
 `start_app`). Each test adds its figures (requests throttled, faults survived, races tried, inputs tried) to
