@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.base import Approval, Found, KeptError, ResourceType, error_code, error_message, is_not_found
 from bot.aws.clients import Aws
+from bot.core.keeps import keep_verdict
 from bot.core.plan import GONE, Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
 from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
@@ -253,6 +254,9 @@ def _changed_since_scan(planned: PlannedResource, current: Found) -> str:
         return "re-created or changed since the scan (identity differs); not the resource that was approved"
     if current.protected:
         return "tagged cleanup:protect=true since the scan"
+    kept = keep_verdict(current.tags, None, time.time())  # an owner tagged cleanup:keep-until meanwhile
+    if kept is not None:
+        return f"{kept.reason} since the scan"
     if current.guard:
         return f"{current.guard} since the scan; the app never switches AWS's guards off"
     return ""

@@ -126,3 +126,23 @@ def test_the_keep_until_tag_set_by_hand(aws: Aws, session: boto3.session.Session
     assert table.keep == "kept-until" and table.keep_reason == "tagged cleanup:keep-until=2026-12-24"
     assert table.details["keep_until"] == "2026-12-24" and table.details["kept_by"] == ""
     assert TABLE_KEY in {r.key for r in scan(aws, dogcat(), [REGION], now=at("2026-12-25")).to_delete}
+
+
+def test_a_keep_until_tag_added_after_the_scan_is_honoured_at_deletion(
+    aws: Aws, session: boto3.session.Session
+) -> None:
+    from datetime import timedelta
+
+    from bot.core.executor import execute
+    from tests.core.test_executor import FAST, exists
+
+    seed_workshop(session, REGION)
+    plan = scan(aws, dogcat(), [REGION])
+    ddb = session.client("dynamodb")
+    arn = ddb.describe_table(TableName="PredictionHistory")["Table"]["TableArn"]
+    until = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": KEEP_UNTIL_TAG, "Value": until}])
+    results = {r.name: r for r in execute(aws, plan, None, FAST)}
+    assert results["PredictionHistory"].status == "skipped"
+    assert results["PredictionHistory"].reason == f"tagged cleanup:keep-until={until} since the scan"
+    assert exists(session, "dynamodb.table:PredictionHistory")
