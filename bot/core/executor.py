@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.base import Approval, Found, KeptError, ResourceType, error_code, error_message, is_not_found
 from bot.aws.clients import Aws
-from bot.core.keeps import keep_verdict
+from bot.core.keeps import KeepUntil, keep_verdict
 from bot.core.plan import GONE, Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
 from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
@@ -40,6 +40,9 @@ class ExecutorOptions:
     # When set, replaces each type's min_delete_interval (AWS: one DeleteRestApi per 30 s per account); for
     # emulators and tests, which do not enforce it. Only deletions of that type wait for it.
     delete_interval: float | None = None
+    # The owners' stored "keep until" answers, read right before each deletion (one may come from another
+    # message while this run goes); None where there is no state store (the tests' bare executor).
+    stored_keeps: Callable[[], list[KeepUntil]] | None = None
 
 
 class IntervalGate:
@@ -171,7 +174,9 @@ class _Run:
             if current is None:
                 self._finish(r, "already_gone", "", started=started)
                 return
-            change = _changed_since_scan(r, current) or self._still_used(r, current, ready_at)
+            change = (
+                _changed_since_scan(r, current) or self._kept_by_an_owner(r) or self._still_used(r, current, ready_at)
+            )
             if change:
                 self._finish(r, "skipped", change, started=started)
                 return
@@ -224,6 +229,22 @@ class _Run:
         if use.unchecked:
             return f"{use.unchecked}; kept because its readers there are unknown"
         return use.outside_reason(None if r.type == "s3.bucket" else str(r.details.get("prefix", "")))
+
+    def _kept_by_an_owner(self, r: PlannedResource) -> str:
+        """An owner answered "keep until" (on any message) since the scan: why to keep it, or ""."""
+        if self.options.stored_keeps is None:
+            return ""
+        try:
+            stored = self.options.stored_keeps()
+        except Exception as e:  # the store is down: what an owner asked cannot be known, so nothing is deleted
+            return f"could not read the owners' keep-until answers ({type(e).__name__}); kept"
+        now = time.time()
+        for keep in stored:
+            if keep.key == r.key and keep.account_id in ("", self.plan.account_id):
+                verdict = keep_verdict({}, keep, now)
+                if verdict is not None:
+                    return f"{verdict.reason} since the scan"
+        return ""
 
     def _recheck(self, r: PlannedResource) -> Callable[[], str]:
         """Between rounds of a long deletion (emptying a big bucket): same resource, no protect tag, no guard."""

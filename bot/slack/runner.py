@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -260,13 +260,13 @@ class Runner:
 
         error = ""
         results: list[ResourceResult] = []
+        # Keeps answered on any message since the scan are honoured right before each deletion.
+        options = replace(self.options.executor, stored_keeps=lambda: self.store.keeps(time.time()))
         try:
             if plan.is_fleet:  # each account in parallel, under its own checks; role sessions name the approver
-                results = execute_fleet(
-                    self.fleet, plan, record.approver, on_event, self.options.executor, previous, self._execute
-                )
+                results = execute_fleet(self.fleet, plan, record.approver, on_event, options, previous, self._execute)
             else:
-                results = self._execute(self.aws, plan, on_event, self.options.executor, previous)
+                results = self._execute(self.aws, plan, on_event, options, previous)
         except Exception as e:
             log.exception("run of plan %s failed", plan_id)
             error = f"{type(e).__name__}: {e}"

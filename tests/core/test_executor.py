@@ -218,3 +218,22 @@ def test_interval_gate_spaces_callers_without_blocking_others() -> None:
         t.join()
     spread = sorted(s - began for s in starts)
     assert spread[0] < 0.15 and spread[1] >= 0.19 and spread[2] >= 0.39
+
+
+def test_keep_until_answered_after_the_scan_is_honoured(aws: Aws, stack: SeededStack) -> None:
+    """An owner answers "keep until" on another message while this plan waits: the run keeps that resource."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.core.keeps import KeepUntil
+
+    plan = scan(aws, dogcat(), [REGION])
+    table = next(r for r in plan.to_delete if r.type == "dynamodb.table")
+    until = (datetime.now(UTC) + timedelta(days=7)).date()
+    keeps = [KeepUntil(key=table.key, account_id=plan.account_id, until=until, by="<@UMAI>")]
+    options = ExecutorOptions(delete_interval=0.0, stored_keeps=lambda: keeps)
+    results = {r.name: r for r in execute(aws, plan, None, options)}
+
+    assert results["PredictionHistory"].status == "skipped"
+    assert f"kept until {until.isoformat()} by <@UMAI> since the scan" in results["PredictionHistory"].reason
+    assert exists(boto3.session.Session(region_name=REGION), "dynamodb.table:PredictionHistory")
+    assert results["InvokeModelLambda"].status == "deleted"
