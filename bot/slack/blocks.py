@@ -584,8 +584,9 @@ def usage_blocks(profiles: Mapping[str, str], default_regions: Sequence[str]) ->
     return [
         section(
             "*/cleanup* finds a workshop's AWS resources and, once a teammate types `confirm`, deletes them.\n"
-            "• `/cleanup <profile> [region ...]`: scan and post a plan to this channel "
-            f"(default regions: {', '.join(default_regions)})\n"
+            "• `/cleanup <profile> [region ...] [account-id ...]`: scan and post a plan to this channel "
+            f"(default regions: {', '.join(default_regions)}; with CLEANUP_ACCOUNTS, every configured account "
+            "unless some are named)\n"
             "• `/cleanup history`: the last runs\n"
             "• `/cleanup savings`: what cleanups saved, month by month\n"
             "• `/cleanup help`: this message"

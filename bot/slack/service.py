@@ -284,7 +284,14 @@ class CleanupService:
 
     # -- the cancel button -------------------------------------------------------------------------------------
 
-    def click_cancel(self, plan_id: str, user: str, channel: str) -> None:
+    def _message_ts(self, record: PlanRecord, clicked_ts: str) -> str:
+        """The plan message's ts: stored once posted, or (when the click beat the store) the clicked message's."""
+        if record.message_ts or not clicked_ts:
+            return record.message_ts
+        self.store.set_message(record.id, clicked_ts)
+        return clicked_ts
+
+    def click_cancel(self, plan_id: str, user: str, channel: str, message_ts: str = "") -> None:
         record = self.store.get(plan_id) if _PLAN_ID_RE.match(plan_id) else None
         if record is None:
             self.slack.ephemeral(channel, user, "I don't know this plan any more.")
@@ -304,7 +311,7 @@ class CleanupService:
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         self.slack.update(
             record.channel,
-            record.message_ts,
+            self._message_ts(record, message_ts),
             "Cleanup cancelled",
             blocks.plan_blocks(record.plan, ctx, blocks.status_cancelled(user)),
         )
@@ -328,7 +335,7 @@ class CleanupService:
             return None
         return record
 
-    def click_snooze(self, plan_id: str, user: str, channel: str) -> None:
+    def click_snooze(self, plan_id: str, user: str, channel: str, message_ts: str = "") -> None:
         """The reminders of this profile in this channel come a day later than they would have; the plan is
         settled (cancelled, so it can never be approved afterwards) and its message says so."""
         record = self._answerable(plan_id, user, channel, "snooze")
@@ -347,10 +354,13 @@ class CleanupService:
         status = blocks.status_snoozed(user, until, scheduled=reminder is not None)
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         self.slack.update(
-            record.channel, record.message_ts, "Reminder snoozed", blocks.plan_blocks(record.plan, ctx, status)
+            record.channel,
+            self._message_ts(record, message_ts),
+            "Reminder snoozed",
+            blocks.plan_blocks(record.plan, ctx, status),
         )
 
-    def pick_keep_until(self, plan_id: str, user: str, channel: str, selected_date: str) -> None:
+    def pick_keep_until(self, plan_id: str, user: str, channel: str, selected_date: str, message_ts: str = "") -> None:
         """Keep every resource the plan would delete until `selected_date` (a datepicker's YYYY-MM-DD, after today
         and at most 90 days ahead); recorded, audited, and the plan settled."""
         record = self._answerable(plan_id, user, channel, "keep")
@@ -374,7 +384,8 @@ class CleanupService:
         self.store.add_keeps(plan_id, kept, user, now)
         status = blocks.status_kept(user, until.isoformat(), len(kept))
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
-        self.slack.update(record.channel, record.message_ts, "Resources kept", blocks.plan_blocks(plan, ctx, status))
+        ts = self._message_ts(record, message_ts)
+        self.slack.update(record.channel, ts, "Resources kept", blocks.plan_blocks(plan, ctx, status))
 
     def _lost(self, plan_id: str, user: str, channel: str) -> None:
         """The plan changed between the check and the compare-and-set (approved meanwhile...): say how it is."""

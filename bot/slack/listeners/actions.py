@@ -16,6 +16,11 @@ def _ids(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str]:
     return str(action.get("value", "")), str(body["user"]["id"]), channel
 
 
+def _clicked_ts(body: dict[str, Any]) -> str:
+    """The ts of the message whose button was clicked (a click can reach us before the scan stored that ts)."""
+    return str((body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts") or "")
+
+
 def register(app: App, service: CleanupService) -> None:
     @app.action(DELETE_ACTION)
     def delete_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -27,13 +32,13 @@ def register(app: App, service: CleanupService) -> None:
     def cancel_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
-        service.click_cancel(plan_id, user, channel)
+        service.click_cancel(plan_id, user, channel, message_ts=_clicked_ts(body))
 
     @app.action(SNOOZE_ACTION)
     def snooze_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
-        service.click_snooze(plan_id, user, channel)
+        service.click_snooze(plan_id, user, channel, message_ts=_clicked_ts(body))
 
     @app.action(KEEP_UNTIL_ACTION)
     def keep_until_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -41,4 +46,6 @@ def register(app: App, service: CleanupService) -> None:
         _value, user, channel = _ids(body, action)
         plan_id = plan_id_of_block(str(action.get("block_id", "")))
         selected = action.get("selected_date")
-        service.pick_keep_until(plan_id, user, channel, selected if isinstance(selected, str) else "")
+        service.pick_keep_until(
+            plan_id, user, channel, selected if isinstance(selected, str) else "", message_ts=_clicked_ts(body)
+        )
