@@ -3,7 +3,7 @@
 Emptying is the delicate part. A round lists up to PAGES_PER_ROUND pages of versions and delete markers from the
 start of the listing (no deletion in between), deletes those batches concurrently, and the next round lists from
 the start again. That is correct on S3 and on moto, whose listing markers break when their entry was deleted
-mid-listing and whose backend is not safe to list while another thread deletes (see MOTO-NOTES); memory stays
+mid-listing and whose backend is not safe to list while another thread deletes; memory stays
 bounded by BATCH_SIZE x PAGES_PER_ROUND whatever the bucket holds. A round whose listing reached the end is the
 last: DeleteBucket itself confirms the bucket is empty (and if something was written meanwhile, it answers
 BucketNotEmpty and another pass runs), so the requests are the minimum: the listing pages plus one DeleteObjects

@@ -27,6 +27,7 @@ from bot.core.keeps import KeepUntil, keep_verdict
 from bot.core.plan import GONE, Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
 from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
+from bot.logs import carry_context
 
 PROVEN_UNUSED_TYPES = frozenset({"iam.role", "s3.bucket", "s3.objects"})  # listed account-wide before deletion
 
@@ -151,7 +152,7 @@ class _Run:
                             f"kept because {b.label} {b.name} was not deleted ({self.results[blocker].status})",
                         )
                     else:
-                        running[pool.submit(self._delete_one, self.todo[key], time.monotonic())] = key
+                        running[pool.submit(carry_context(self._delete_one), self.todo[key], time.monotonic())] = key
                 if not running:
                     if waiting:  # a dependency cycle cannot be ordered: keep, never guess
                         for key in sorted(waiting):

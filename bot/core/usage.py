@@ -27,6 +27,7 @@ from bot.aws.base import error_code
 from bot.aws.clients import Aws
 from bot.aws.s3 import prefix_covers, top_prefix
 from bot.aws.usage import EC2_LISTER, LISTERS_BY_KEY, Use, bucket_listers, listers_for_principal
+from bot.logs import carry_context
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 SURVEY_WORKERS = 48  # listings are independent per (service, region); ~14 listings x ~17 regions per survey
@@ -86,7 +87,7 @@ class Surveyor:
             if known is not None and known[0] >= since:
                 return known[1]
             started = time.monotonic()
-            future = self._pool.submit(LISTERS_BY_KEY[key].list, self.aws, region)
+            future = self._pool.submit(carry_context(LISTERS_BY_KEY[key].list), self.aws, region)
             self._listings[(key, region)] = (started, future)
             self.calls += 1
             return future

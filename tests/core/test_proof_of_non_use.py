@@ -1,7 +1,7 @@
 """Roles and buckets are deleted only when "not in use" is proven, across the whole account, at the moment of deletion.
 
-Each test is a situation from issue 9, run for real: the workshop stack and the situation seeded on a moto server
-over HTTP, a scan, an approved run, then AWS's state asserted. What moto cannot model (Studio user profiles, jobs
+Each test is a situation a real account holds, run for real: the workshop stack and the situation seeded on a moto
+server over HTTP, a scan, an approved run, then AWS's state asserted. What moto cannot model (Studio user profiles, jobs
 in progress, log-group deletion protection, a refused DeleteRole) is answered in AWS's wire format through
 botocore's before-send event (tests/faults.py).
 """
