@@ -32,7 +32,7 @@ from bench.common import (
 )
 from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
 from bench.slackapp import CHANNEL, PLATFORM_WORKERS, REQUESTER, SIGNING_SECRET, app_env, launch, procfile_argv
-from bot.slack.standin import SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
 
 TITLE = "Acknowledgement: 20 concurrent /cleanup dogcat, every AWS call delayed 1.5 s"
 LATENCY = LatencyModel(default=1.5)

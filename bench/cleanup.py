@@ -43,8 +43,8 @@ from bench.common import (
 )
 from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
 from bench.slackapp import CHANNEL, REQUESTER, SIGNING_SECRET, TEAMMATE, RunningApp, app_env, launch, procfile_argv
+from bot.demo.slack_standin import Call, SlackStandIn
 from bot.slack import blocks as ids
-from bot.slack.standin import Call, SlackStandIn
 
 TITLE = "Whole cleanup end to end: `confirm` to the final thread message (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)

@@ -23,7 +23,7 @@ import requests
 
 from bench.common import FAKE_KEY, REGION, ROOT, WorkerError, process_status_kb, process_tree
 from bot.demo.run import local_app_env
-from bot.slack.standin import SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
 
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-bench-not-a-real-token"

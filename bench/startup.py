@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import REGION, Options, Report, Row, moto_processes, progress
 from bench.latency_proxy import LatencyModel, LatencyProxy
 from bench.slackapp import PLATFORM_WORKERS, app_env, launch, procfile_argv, python_m_bot_argv
-from bot.slack.standin import SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
 
 TITLE = "Start-up: process start to the first answered request, and memory at idle"
 IDLE_SECONDS = 2.0

@@ -14,8 +14,8 @@ import pytest
 
 from bot.core.plan import Plan, ResourceResult
 from bot.core.state import StateStore
+from bot.demo.slack_standin import SlackStandIn
 from bot.logs import FORMAT, HANDLER_NAME, RunContext, carry_context, current_run, set_run, setup_logging
-from bot.slack.standin import SlackStandIn
 from tests.slack.test_runner import fake_execute, setup
 
 

@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 import boto3
 import requests
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_user import SlackWorkspace
 from bot.demo.stack import SAGEMAKER_TRUST, seed_workshop
 from bot.demo.transcript import render
 from bot.slack import blocks as ids
-from bot.slack.standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 ANA, BINH = "UANA00001", "UBINH0001"

@@ -11,8 +11,8 @@ import boto3
 import pytest
 import requests
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack, seed_workshop
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy
 from tests.e2e.harness import REGION, AppProcess, app_env
 

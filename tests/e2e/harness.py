@@ -17,8 +17,8 @@ import requests
 
 from bot.demo import slack_user
 from bot.demo.run import local_app_env
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_user import SlackWorkspace
-from bot.slack.standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 import boto3
 
 from bot.aws.accounts import assumed_session
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import seed_workshop
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, REGION, TEAMMATE, existing

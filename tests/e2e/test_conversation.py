@@ -14,8 +14,8 @@ import boto3
 import pytest
 import requests
 
+from bot.demo.slack_standin import Call, Message, SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import Call, Message, SlackStandIn
 from tests import state_db
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory

@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
+from bot.demo.slack_standin import Message, SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import Message, SlackStandIn
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, AppProcess, existing

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.keeps import SNOOZE_SECONDS
+from bot.demo.slack_standin import Message, SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import Message, SlackStandIn
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, REQUESTER, TEAMMATE
 from tests.e2e.test_conversation import db, scan, text_of, wait_status

@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from bot.demo import slack_user
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
 from bot.slack.blocks import CONFIRM_BLOCK, DELETE_ACTION
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, REQUESTER, ROOT, TEAMMATE, AppProcess, existing

@@ -10,9 +10,9 @@ from typing import Any
 
 import requests
 
+from bot.demo.slack_standin import Message, SlackStandIn
 from bot.demo.slack_user import block_actions, view_submission
 from bot.demo.stack import SeededStack
-from bot.slack.standin import Message, SlackStandIn
 from tests import state_db
 from tests.e2e.harness import CHANNEL, REQUESTER, AppProcess
 from tests.e2e.test_conversation import final_summary, plan_id_of, plan_message, text_of, wait_status

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import boto3
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, existing

@@ -22,8 +22,8 @@ import requests
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import seed_workshop
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy
 from tests.e2e.harness import CHANNEL, REGION, REQUESTER, TEAMMATE, AppProcess, app_env, existing
 from tests.reliability.conftest import record

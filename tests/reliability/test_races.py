@@ -14,8 +14,8 @@ import boto3
 import pytest
 import requests
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import SlackStandIn
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess, existing

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from bot.core.state import state_url
+from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from bot.slack.standin import SlackStandIn
 from tests import state_db as state
 from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory

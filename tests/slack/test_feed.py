@@ -17,10 +17,10 @@ from bot.aws.clients import Aws
 from bot.core.plan import Plan, ResourceResult
 from bot.core.pricing import format_monthly
 from bot.core.state import StateStore
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
 from bot.slack.feed import Feed
 from bot.slack.runner import Runner, RunnerOptions, Slack
-from bot.slack.standin import SlackStandIn
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 from tests.slack.test_runner import fake_execute

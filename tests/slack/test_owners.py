@@ -20,13 +20,13 @@ from bot.core.plan import ResourceResult
 from bot.core.pricing import format_monthly
 from bot.core.savings import MonthSavings
 from bot.core.state import StateStore
+from bot.demo.slack_standin import SlackStandIn
 from bot.profiles import load_profiles
 from bot.slack import blocks
 from bot.slack.feed import Feed
 from bot.slack.reminders import ReminderScheduler
 from bot.slack.runner import Runner, Slack
 from bot.slack.service import CleanupService
-from bot.slack.standin import SlackStandIn
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 from tests.slack.test_reminders import FakeScan

@@ -18,11 +18,11 @@ from bot.config import ConfigError, Settings, parse_channel, parse_reminders
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError
 from bot.core.state import StateStore
+from bot.demo.slack_standin import SlackStandIn
 from bot.profiles import Profile, load_profiles
 from bot.slack import blocks
 from bot.slack.reminders import ReminderScheduler, SchedulerOptions, check_reminders
 from bot.slack.runner import Slack
-from bot.slack.standin import SlackStandIn
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 

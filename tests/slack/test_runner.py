@@ -17,10 +17,10 @@ from bot.aws.clients import Aws
 from bot.config import Settings
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.state import StateStore
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
 from bot.slack.runner import Runner, RunnerOptions, Slack
 from bot.slack.service import CleanupService
-from bot.slack.standin import SlackStandIn
 from tests.slack.factories import make_plan
 
 CHANNEL = "CTEST0001"
