@@ -16,10 +16,12 @@ from typing import TextIO
 
 from bot.aws.clients import Aws
 from bot.config import ConfigError, Settings, parse_regions
-from bot.core.accounts import Fleet, UnknownAccountError, execute_fleet, scan_fleet
+from bot.core.accounts import Fleet, UnknownAccountError, scan_fleet
+from bot.core.executor import ExecutorOptions
 from bot.core.keeps import KeepUntil
 from bot.core.plan import Plan, ProgressEvent, ResourceResult, split_key
 from bot.core.pricing import format_monthly
+from bot.core.runs import RunOwner
 from bot.core.savings import MonthSavings, savings_report
 from bot.core.scanner import ScanError, scan, scan_workers
 from bot.core.state import StateStore
@@ -106,15 +108,42 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
         return EXIT_REFUSED
     out.write("\n")
     started = time.monotonic()
-
-    def show(event: ProgressEvent) -> None:
-        out.write(render_event(event) + "\n")
-        out.flush()
-
+    try:  # a command-line cleanup is a run like any other: recorded, audited, resumable, in /cleanup history
+        store = StateStore(settings.state_db)
+        record = store.create_plan(plan, "", operator, settings.plan_ttl_minutes * 60)
+        approved = store.approve(record.id, operator)
+    except Exception as e:
+        print(
+            f"error: cannot record this cleanup in the state store {settings.state_db_for_logs} "
+            f"({type(e).__name__}); nothing deleted",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    executor = ExecutorOptions(
+        delete_interval=settings.rest_api_delete_interval, wait_timeout=settings.wait_timeout_seconds
+    )
     # In other accounts, the role session is named after whoever typed confirm here (CloudTrail shows it).
-    results = execute_fleet(fleet, plan, operator, on_event=show)
-    out.write(render_results(results, time.monotonic() - started))
-    return EXIT_FAILED if any(r.status == "failed" for r in results) else 0
+    owner = RunOwner(store, aws, fleet, settings.run_lease_seconds, executor)
+    try:
+        if not approved or not owner.claim(record.id):
+            print("error: this cleanup could not be started (already handled); nothing deleted", file=sys.stderr)
+            return EXIT_FAILED
+        claimed = store.get(record.id)
+        assert claimed is not None
+        outcome = owner.carry_out(claimed, lambda event, _result: show(event, out))
+        owner.finish(record.id, outcome)
+    finally:
+        store.close()
+    out.write(f"Run {record.id} (recorded in the state store)\n")
+    if outcome.error:
+        out.write(f"The cleanup stopped with an error: {outcome.error}\n")
+    out.write(render_results(outcome.results, time.monotonic() - started))
+    return EXIT_FAILED if outcome.status != "done" else 0
+
+
+def show(event: ProgressEvent, out: TextIO) -> None:
+    out.write(render_event(event) + "\n")
+    out.flush()
 
 
 def _profile(settings: Settings, name: str) -> Profile:

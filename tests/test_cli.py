@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -29,7 +30,8 @@ def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subpr
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "CLEANUP_STATE_DB": os.devnull, **(env or {})},
+        # each command gets a state store of its own unless the test names one: deletions are recorded runs
+        env={**os.environ, "CLEANUP_STATE_DB": str(Path(tempfile.mkdtemp()) / "cli.sqlite3"), **(env or {})},
         timeout=120,
     )
 
@@ -174,3 +176,35 @@ def test_savings_reads_the_state_store(tmp_path: Path) -> None:
     assert lines[2].split() == ["MONTH", "COST", "STOPPED", "CLEANUPS", "STILL", "RUNNING", "FOUND"]
     assert lines[5].split()[1:3] == ["$84.00/month", "1"] and len(lines[3:6]) == 3
     assert run("savings", "--months", "0", env={"CLEANUP_STATE_DB": db}).returncode == 2
+
+
+def test_a_command_line_deletion_is_a_recorded_run(stack: SeededStack, tmp_path: Path) -> None:
+    """Recorded, audited and in /cleanup history, like a run approved in Slack."""
+    from bot.core.state import StateStore
+    from bot.slack import blocks
+
+    db = str(tmp_path / "state.sqlite3")
+    done = run("delete", "dogcat", stdin="confirm\n", env={"CLEANUP_STATE_DB": db})
+    assert done.returncode == 0, done.stderr
+    store = StateStore(db)
+    try:
+        (entry,) = store.history()
+        record = entry.record
+        assert (record.status, record.channel) == ("done", "")
+        assert record.requester.startswith("cli") and record.approver == record.requester
+        assert f"Run {record.id} (recorded in the state store)" in done.stdout
+        assert set(store.results(record.id)) == {r.key for r in record.plan.to_delete}
+        assert entry.counts == {"deleted": len(stack.workshop)}
+        actions = [a.action for a in store.audit_log(record.id)]
+        assert actions[:3] == ["requested", "approved", "run-started"] and actions[-1] == "run-done", actions
+        shown = json.dumps(blocks.history_blocks(store.history()))
+        assert "(command line)" in shown and f"{len(stack.workshop)} deleted" in shown
+    finally:
+        store.close()
+
+
+def test_a_deletion_that_cannot_be_recorded_deletes_nothing(stack: SeededStack) -> None:
+    done = run("delete", "dogcat", stdin="confirm\n", env={"CLEANUP_STATE_DB": "/proc/no-such-dir/state.sqlite3"})
+    assert done.returncode != 0
+    assert "cannot record this cleanup in the state store" in done.stderr and "nothing deleted" in done.stderr
+    assert "PredictionHistory" in table_names()

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -24,11 +22,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import Aws
 from bot.config import Settings
-from bot.core.accounts import Fleet, execute_fleet
+from bot.core.accounts import Fleet
 from bot.core.executor import ExecutorOptions, execute
-from bot.core.plan import RESULT_STATUSES, Plan, ProgressEvent, ResourceResult
+from bot.core.plan import Plan, ProgressEvent, ResourceResult
+from bot.core.runs import RunOwner, new_runner_id
 from bot.core.state import PlanRecord, StateStore
-from bot.logs import set_run
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
@@ -61,6 +59,8 @@ class Slack:
         self.client = client
 
     def post(self, channel: str, text: str, blocks_: list[dict[str, Any]], thread_ts: str = "") -> str:
+        if not channel:  # a run started from the command line, resumed here: it has no Slack thread
+            return ""
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks_}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
@@ -110,8 +110,10 @@ class Runner:
         self.store, self.aws, self.slack = store, aws, slack
         self.fleet = fleet or Fleet(aws)  # the way into each account of a plan of several (CLEANUP_ACCOUNTS)
         self.options = options or RunnerOptions()
-        self.id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._execute = execute_fn
+        self.owner = RunOwner(
+            store, aws, self.fleet, self.options.lease_seconds, self.options.executor, execute_fn, new_runner_id()
+        )
+        self.id = self.owner.id
         # called once per finished run (done or failed) with (plan id, error or ""), e.g. the channel feed
         self.on_finished = on_finished
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="run")
@@ -142,7 +144,7 @@ class Runner:
             self.expire(record)
         lease = self.options.lease_seconds
         for record in self.store.stale_runs(lease):
-            if self.store.claim_stale_run(record.id, self.id, lease):
+            if self.owner.claim_stale(record.id):
                 log.info("resuming run of plan %s left by %s", record.id, record.runner or "a stopped process")
                 self._pool.submit(self._reporting_crashes, self._run, record.id, True)
         for record in self.store.approved_unstarted(older_than=lease):
@@ -178,7 +180,7 @@ class Runner:
             log.exception("background run failed")
 
     def _run_new(self, plan_id: str) -> None:
-        if self.store.start_run(plan_id, self.id):
+        if self.owner.claim(plan_id):
             self._run(plan_id, False)
 
     def _run(self, plan_id: str, resumed: bool) -> None:
@@ -193,11 +195,11 @@ class Runner:
                 self._active.discard(plan_id)
 
     def _run_owned(self, plan_id: str, resumed: bool) -> None:
+        """Report a run this runner owns in the plan's thread; the lifecycle itself is the core's (RunOwner)."""
         record = self.store.get(plan_id)
         if record is None:
             return
         plan = record.plan
-        set_run(plan_id, plan.account_id)  # every line logged from here on names the plan and account
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         channel, thread = record.channel, record.message_ts
         self.slack.update(
@@ -206,7 +208,7 @@ class Runner:
             f"Approved by {record.approver}, deleting",
             blocks.plan_blocks(plan, ctx, blocks.status_running(record.approver)),
         )
-        previous = {k: r for k, r in self.store.results(plan_id).items() if r.status in RESULT_STATUSES}
+        previous = self.owner.recorded(plan_id)
         if resumed:
             self.slack.post(
                 channel,
@@ -226,88 +228,42 @@ class Runner:
                 self.store.set_progress_message(plan_id, ts)
         progress.start()
 
-        lost = threading.Event()
-        heartbeat_stop = threading.Event()
-
-        def heartbeat() -> None:
-            while not heartbeat_stop.wait(self.options.lease_seconds / 3):
-                try:
-                    if not self.store.heartbeat(plan_id, self.id):
-                        lost.set()
-                        return
-                except Exception:
-                    log.warning("heartbeat of plan %s failed", plan_id, exc_info=True)
-
-        beat = threading.Thread(target=heartbeat, name=f"heartbeat-{plan_id}", daemon=True)
-        beat.start()
-
-        def on_event(event: ProgressEvent) -> None:
-            if event.kind in RESULT_STATUSES:
-                result = ResourceResult(
-                    event.key,
-                    event.label,
-                    event.name,
-                    event.region,
-                    event.kind,  # type: ignore[arg-type]  # a final kind, checked above
-                    event.message,
-                    event.error_code,
-                    event.seconds,
-                )
-                self.store.record_result(plan_id, result)
+        def on_progress(event: ProgressEvent, result: ResourceResult | None) -> None:
+            if result is not None:
                 progress.result(result)
             else:
                 progress.note(event)
 
-        error = ""
-        results: list[ResourceResult] = []
-        # Keeps answered on any message since the scan are honoured right before each deletion.
-        options = replace(self.options.executor, stored_keeps=lambda: self.store.keeps(time.time()))
-        try:
-            if plan.is_fleet:  # each account in parallel, under its own checks; role sessions name the approver
-                results = execute_fleet(self.fleet, plan, record.approver, on_event, options, previous, self._execute)
-            else:
-                results = self._execute(self.aws, plan, on_event, options, previous)
-        except Exception as e:
-            log.exception("run of plan %s failed", plan_id)
-            error = f"{type(e).__name__}: {e}"
-        finally:
-            heartbeat_stop.set()
-            beat.join(timeout=5)
-        if lost.is_set():
+        outcome = self.owner.carry_out(record, on_progress)
+        if outcome.status == "lost":
             progress.stop()
-            log.warning("plan %s was taken over by another runner; leaving the report to it", plan_id)
             return
-        recorded = self.store.results(plan_id)
-        for result in results:  # normally recorded already, event by event; never twice
-            if result.key not in recorded:
-                self.store.record_result(plan_id, result)
         stored = self.store.results(plan_id)
-        ordered = [stored[r.key] for r in plan.to_delete if r.key in stored]
+        ordered = outcome.results
         progress.finish(stored)
-        started = record.started_at or time.time()
-        seconds = time.time() - started
+        seconds = time.time() - outcome.started_at
         approver = record.approver
-        if error:
-            status, outcome = "failed", error
+        if outcome.error:
             self.slack.post(
                 channel,
                 "The cleanup stopped with an error",
-                [blocks.section(f":x: The cleanup stopped with an error: `{blocks.esc(blocks.clip(error, 2000))}`")],
+                [
+                    blocks.section(
+                        f":x: The cleanup stopped with an error: `{blocks.esc(blocks.clip(outcome.error, 2000))}`"
+                    )
+                ],
                 thread,
             )
-            top = blocks.status_failed(approver, error)
+            top = blocks.status_failed(approver, outcome.error)
         else:
-            failed = any(r.status == "failed" for r in ordered)
-            status = "failed" if failed else "done"
             stopped = blocks.cost_stopped(plan, ordered)
             for message in blocks.summary_messages(plan, ordered, seconds, approver, stopped):
                 self.slack.post(channel, blocks.summary_text(ordered), message, thread)
-            outcome = blocks.counts_text({s: sum(1 for r in ordered if r.status == s) for s in RESULT_STATUSES})
             top = blocks.status_finished(approver, ordered, seconds, stopped)
-        self.slack.update(channel, thread, f"Cleanup {status}", blocks.plan_blocks(plan, ctx, top))
-        if self.store.finish_run(plan_id, self.id, status, outcome) and self.on_finished is not None:
+        self.slack.update(channel, thread, f"Cleanup {outcome.status}", blocks.plan_blocks(plan, ctx, top))
+        if self.owner.finish(plan_id, outcome) and self.on_finished is not None:
             try:
-                self.on_finished(plan_id, error)
+                self.on_finished(plan_id, outcome.error)
             except Exception:
                 log.exception("reporting the end of plan %s failed", plan_id)
 

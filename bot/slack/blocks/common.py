@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.plan import Plan, PlannedResource, ResourceResult
 from bot.core.pricing import format_monthly
+from bot.core.runs import is_cli_actor
 
 Block = dict[str, Any]
 
@@ -94,8 +95,13 @@ def duration(seconds: float) -> str:
 
 
 def who(user: str) -> str:
-    """A requester for people: a mention, or "a scheduled reminder" for plans the schedule posted."""
-    return "a scheduled reminder" if user == REMINDER_REQUESTER else f"<@{esc(user)}>"
+    """A requester or approver for people: a mention; "a scheduled reminder" for plans the schedule posted; the
+    operator's name for cleanups run from the command line."""
+    if user == REMINDER_REQUESTER:
+        return "a scheduled reminder"
+    if is_cli_actor(user):
+        return f"`{esc(user)}` (command line)"
+    return f"<@{esc(user)}>"
 
 
 def age(seconds: float) -> str:

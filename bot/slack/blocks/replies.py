@@ -31,7 +31,7 @@ def history_blocks(entries: Sequence[Any]) -> list[Block]:
     lines = []
     for entry in entries:
         rec = entry.record
-        asked = who(rec.requester) + (f", approved by <@{esc(rec.approver)}>" if rec.approver else "")
+        asked = who(rec.requester) + (f", approved by {who(rec.approver)}" if rec.approver else "")
         result = "nothing to clean" if rec.status == "cancelled" and not rec.plan.to_delete else rec.status
         if entry.counts:
             result += f": {counts_text(entry.counts)}"
