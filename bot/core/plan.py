@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.core.pricing import human_bytes
+
 # protected: tagged cleanup:protect; guarded: an AWS guard (deletion protection, Object Lock, a denying policy);
 # in-use: used by something outside the plan; depends-on-kept: used by a kept resource; unchecked: a listing that
 # would show its users failed; unprovable: trusted by principals nobody can list; shared: a bucket holding more
@@ -104,15 +106,6 @@ def split_key(key: str) -> tuple[str, str]:
     if sep and len(head) == 12 and head.isdigit():
         return head, rest
     return "", key
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def utc_minute(epoch: float) -> str:

@@ -47,10 +47,10 @@ def monthly_cost(type_key: str, usage: dict[str, Any]) -> tuple[float | None, st
         stored = int(usage.get("stored_bytes", 0))
         cost = stored / GB * prices["s3_standard_per_gb_month"]
         prefix = "" if usage.get("complete", True) else "at least "
-        return cost, f"{prefix}{_size(stored)} stored, all versions, S3 Standard ({as_of})"
+        return cost, f"{prefix}{human_bytes(stored)} stored, all versions, S3 Standard ({as_of})"
     if type_key == "logs.log-group":
         stored = int(usage.get("stored_bytes", 0))
-        return stored / GB * prices["cloudwatch_logs_storage_per_gb_month"], f"{_size(stored)} stored ({as_of})"
+        return stored / GB * prices["cloudwatch_logs_storage_per_gb_month"], f"{human_bytes(stored)} stored ({as_of})"
     if type_key == "dynamodb.table":
         storage = int(usage.get("stored_bytes", 0)) / GB * prices["dynamodb_storage_per_gb_month"]
         if usage.get("billing_mode") == "PAY_PER_REQUEST":
@@ -65,7 +65,8 @@ def monthly_cost(type_key: str, usage: dict[str, Any]) -> tuple[float | None, st
     return None, "no price model for this resource type"
 
 
-def _size(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """A byte count for people: 512 B, 6.0 KB, 5.0 TB."""
     value = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if value < 1024 or unit == "TB":

@@ -27,8 +27,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from bot.aws.base import GLOBAL, Found, Ref, ResourceType, error_code, error_message
 from bot.aws.clients import Aws
 from bot.core.keeps import KeepUntil, KeepVerdict, keep_verdict
-from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem, human_bytes
-from bot.core.pricing import monthly_cost
+from bot.core.plan import KeepKind, Plan, PlannedResource, ScanProblem
+from bot.core.pricing import human_bytes, monthly_cost
 from bot.core.usage import (
     Survey,
     Surveyor,
