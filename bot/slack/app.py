@@ -21,8 +21,9 @@ from bot.profiles import load_profiles
 from bot.slack.feed import Feed
 from bot.slack.listeners import register_listeners
 from bot.slack.reminders import ReminderScheduler, SchedulerOptions
-from bot.slack.runner import Runner, RunnerOptions, Slack
+from bot.slack.runner import Runner, RunnerOptions
 from bot.slack.service import CleanupService
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     store = StateStore(settings.state_db)
     aws = aws or Aws(boto3.session.Session(), max_workers=scan_workers(settings.regions))
     aws.known_regions()  # loaded now, not during the first slash commands' 3-second acknowledgement
-    slack = Slack(client)
+    slack = SlackWeb(client)
     fleet = Fleet(aws, settings.accounts, settings.assume_role, workers_per_account=scan_workers(settings.regions))
     feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
     runner = Runner(

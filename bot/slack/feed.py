@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 import time
 
-from slack_sdk.errors import SlackApiError
-
 from bot.core.savings import savings_report
 from bot.core.state import PlanRecord, StateStore
 from bot.slack import blocks
-from bot.slack.runner import Slack
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
 
 class Feed:
-    def __init__(self, store: StateStore, slack: Slack, channel: str) -> None:
+    def __init__(self, store: StateStore, slack: SlackWeb, channel: str) -> None:
         self.store, self.slack, self.channel = store, slack, channel
 
     def run_finished(self, plan_id: str, error: str = "") -> None:
@@ -58,11 +56,4 @@ class Feed:
 
     def permalink(self, record: PlanRecord) -> str:
         """The link to the plan message (its thread holds the run), or "" when Slack cannot give one."""
-        if not record.message_ts:
-            return ""
-        try:
-            response = self.slack.client.chat_getPermalink(channel=record.channel, message_ts=record.message_ts)
-        except SlackApiError as e:
-            log.warning("chat.getPermalink in %s failed: %s", record.channel, e.response.get("error"))
-            return ""
-        return str(response.get("permalink") or "")
+        return self.slack.permalink(record.channel, record.message_ts)

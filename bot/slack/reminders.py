@@ -34,8 +34,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.aws.clients import Aws
 from bot.config import ConfigError, Reminder, Settings
 from bot.core.keeps import UNANSWERED_INTERVALS
@@ -44,7 +42,7 @@ from bot.core.scanner import ScanError, scan
 from bot.core.state import PlanRecord, ReminderState, StateStore
 from bot.profiles import Profile
 from bot.slack import blocks
-from bot.slack.runner import Slack
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +78,7 @@ class ReminderScheduler:
         settings: Settings,
         store: StateStore,
         aws: Aws,
-        slack: Slack,
+        slack: SlackWeb,
         profiles: Mapping[str, Profile],
         options: SchedulerOptions | None = None,
         scan_fn: ScanFn | None = None,
@@ -210,10 +208,4 @@ class ReminderScheduler:
         return outcome, record.id
 
     def _post(self, channel: str, text: str, body: list[dict[str, Any]]) -> str:
-        try:
-            return str(self.slack.client.chat_postMessage(channel=channel, text=text, blocks=body)["ts"])
-        except SlackApiError as e:
-            error = e.response.get("error")
-            hint = " (invite the app to the channel)" if error in ("not_in_channel", "channel_not_found") else ""
-            log.warning("posting the reminder to %s failed: %s%s", channel, error, hint)
-            return ""
+        return self.slack.post(channel, text, body)

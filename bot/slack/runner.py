@@ -17,9 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.aws.clients import Aws
 from bot.config import Settings
 from bot.core.accounts import Fleet
@@ -28,6 +25,7 @@ from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.runs import RunOwner, new_runner_id
 from bot.core.state import PlanRecord, StateStore
 from bot.slack import blocks
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -52,56 +50,12 @@ class RunnerOptions:
         return max(0.25, min(10.0, self.lease_seconds / 4))
 
 
-class Slack:
-    """The few Web API calls the runner and the service make; errors are logged, never raised to AWS work."""
-
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
-
-    def post(self, channel: str, text: str, blocks_: list[dict[str, Any]], thread_ts: str = "") -> str:
-        if not channel:  # a run started from the command line, resumed here: it has no Slack thread
-            return ""
-        kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks_}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
-        try:
-            return str(self.client.chat_postMessage(**kwargs)["ts"])
-        except SlackApiError as e:
-            log.warning("chat.postMessage to %s failed: %s", channel, e.response.get("error"))
-            return ""
-
-    def update(self, channel: str, ts: str, text: str, blocks_: list[dict[str, Any]]) -> bool:
-        if not ts:
-            return False
-        try:
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks_)
-            return True
-        except SlackApiError as e:
-            log.warning("chat.update of %s in %s failed: %s", ts, channel, e.response.get("error"))
-            return False
-
-    def ephemeral(self, channel: str, user: str, text: str, response_url: str = "") -> None:
-        """Tell one person; through chat.postEphemeral, or the command's response_url when that fails."""
-        try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
-            return
-        except SlackApiError as e:
-            log.info("chat.postEphemeral in %s failed: %s", channel, e.response.get("error"))
-        if response_url:
-            from slack_sdk.webhook import WebhookClient
-
-            try:
-                WebhookClient(response_url).send(text=text, response_type="ephemeral")
-            except Exception:  # the requester just does not get the note
-                log.warning("response_url post failed", exc_info=True)
-
-
 class Runner:
     def __init__(
         self,
         store: StateStore,
         aws: Aws,
-        slack: Slack,
+        slack: SlackWeb,
         options: RunnerOptions | None = None,
         execute_fn: Callable[..., list[ResourceResult]] = execute,
         on_finished: Callable[[str, str], None] | None = None,
@@ -273,7 +227,7 @@ class _Progress:
 
     def __init__(
         self,
-        slack: Slack,
+        slack: SlackWeb,
         plan: Plan,
         channel: str,
         thread_ts: str,

@@ -14,8 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.aws.clients import Aws
 from bot.config import Settings, is_region_name
 from bot.core.accounts import Fleet, scan_fleet
@@ -26,7 +24,8 @@ from bot.core.scanner import ScanError, check_regions, scan
 from bot.core.state import PlanRecord, StateStore
 from bot.profiles import Profile
 from bot.slack import blocks
-from bot.slack.runner import Runner, Slack
+from bot.slack.runner import Runner
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class CleanupService:
         settings: Settings,
         store: StateStore,
         aws: Aws,
-        slack: Slack,
+        slack: SlackWeb,
         profiles: Mapping[str, Profile],
         runner: Runner,
         scan_fn: Callable[[Aws, Profile, tuple[str, ...]], Plan] | None = None,
@@ -208,12 +207,8 @@ class CleanupService:
         if not plan.to_delete:  # settled before anyone can see the message, so history never shows it pending
             self.store.cancel(record.id, "system", "nothing to delete")
         ctx = blocks.PlanContext(record.id, user, record.expires_at)
-        try:
-            response = self.slack.client.chat_postMessage(
-                channel=channel, text=blocks.plan_text(plan), blocks=blocks.plan_blocks(plan, ctx)
-            )
-        except SlackApiError as e:
-            error = str(e.response.get("error", ""))
+        ts, error = self.slack.post_checked(channel, blocks.plan_text(plan), blocks.plan_blocks(plan, ctx))
+        if error:
             self.store.cancel(record.id, "system", f"could not post the plan: {error}")
             if error in NOT_IN_CHANNEL_ERRORS:
                 self.slack.ephemeral(channel, user, blocks.not_in_channel_text(channel), response_url)
@@ -223,7 +218,6 @@ class CleanupService:
                     channel, user, f"I could not post the plan here (Slack said `{error}`).", response_url
                 )
             return None
-        ts = str(response["ts"])
         self.store.set_message(record.id, ts)
         if plan.to_delete and blocks.needs_full_list(plan):
             for message in blocks.full_list_messages(plan):
@@ -279,8 +273,8 @@ class CleanupService:
             self.store.audit(plan_id, user, "approval-refused", problem)
             return
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
-        self.slack.client.views_open(trigger_id=trigger_id, view=blocks.confirm_modal(record.plan, ctx))
-        self.store.audit(plan_id, user, "confirm-opened")
+        if self.slack.open_view(trigger_id, blocks.confirm_modal(record.plan, ctx)):
+            self.store.audit(plan_id, user, "confirm-opened")
 
     # -- the cancel button -------------------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from bot.core.state import StateStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
 from bot.slack.feed import Feed
-from bot.slack.runner import Runner, RunnerOptions, Slack
+from bot.slack.runner import Runner, RunnerOptions
+from bot.slack.web import SlackWeb
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 from tests.slack.test_runner import fake_execute
@@ -123,7 +124,7 @@ def approved_plan(standin: SlackStandIn, store: StateStore, requester: str = "UR
 
 
 def runner_with_feed(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -> Runner:
-    slack = Slack(WebClient(token="xoxb-x", base_url=standin.api_url))
+    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
     feed = Feed(store, slack, FEED)
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     return Runner(store, aws, slack, RunnerOptions(progress_interval=0.05, **opts), execute, feed.run_finished)

@@ -25,8 +25,9 @@ from bot.profiles import load_profiles
 from bot.slack import blocks
 from bot.slack.feed import Feed
 from bot.slack.reminders import ReminderScheduler
-from bot.slack.runner import Runner, Slack
+from bot.slack.runner import Runner
 from bot.slack.service import CleanupService
+from bot.slack.web import SlackWeb
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 from tests.slack.test_reminders import FakeScan
@@ -113,7 +114,7 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 
 
 def service_for(standin: SlackStandIn, store: StateStore, **settings: Any) -> CleanupService:
-    slack = Slack(WebClient(token="xoxb-x", base_url=standin.api_url))
+    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     full = Settings(regions=("us-east-1",), **settings)
     service = CleanupService(full, store, aws, slack, load_profiles(), Runner(store, aws, slack))
@@ -200,7 +201,7 @@ def test_strangers_and_wrong_channels_change_nothing(standin: SlackStandIn, stor
 def test_snoozing_a_reminder_moves_its_next_run_by_a_day(standin: SlackStandIn, store: StateStore) -> None:
     entries = "dogcat@CTEST0001:1h"
     scheduler_settings = Settings(regions=("us-east-1",), reminders=parse_reminders(entries))
-    slack = Slack(WebClient(token="xoxb-x", base_url=standin.api_url))
+    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     scan = FakeScan()
     scheduler = ReminderScheduler(scheduler_settings, store, aws, slack, load_profiles(), scan_fn=scan)
@@ -228,7 +229,7 @@ def test_an_unanswered_reminder_mentions_the_approvers_once(standin: SlackStandI
         approvers=frozenset({"UBOSS0001", "UBOSS0002"}),
         plan_ttl_minutes=24 * 60.0,
     )
-    slack = Slack(WebClient(token="xoxb-x", base_url=standin.api_url))
+    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     scheduler = ReminderScheduler(settings, store, aws, slack, load_profiles(), scan_fn=FakeScan())
     outcomes = [scheduler.tick(NOW + i * HOUR)["dogcat@CTEST0001:1h"] for i in range(6)]

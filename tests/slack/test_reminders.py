@@ -22,7 +22,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.profiles import Profile, load_profiles
 from bot.slack import blocks
 from bot.slack.reminders import ReminderScheduler, SchedulerOptions, check_reminders
-from bot.slack.runner import Slack
+from bot.slack.web import SlackWeb
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems
 
@@ -219,7 +219,7 @@ def make(standin: SlackStandIn, db_path: str) -> Iterator[Make]:
         client = WebClient(token="xoxb-x", base_url=standin.api_url)
         full = Settings(regions=("us-east-1",), reminders=parse_reminders(entries), **settings)
         aws = Aws(boto3.session.Session(region_name="us-east-1"))
-        return ReminderScheduler(full, store, aws, Slack(client), load_profiles(), scan_fn=scan)
+        return ReminderScheduler(full, store, aws, SlackWeb(client), load_profiles(), scan_fn=scan)
 
     yield factory
     for s in made:

@@ -19,8 +19,9 @@ from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.state import StateStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
-from bot.slack.runner import Runner, RunnerOptions, Slack
+from bot.slack.runner import Runner, RunnerOptions
 from bot.slack.service import CleanupService
+from bot.slack.web import SlackWeb
 from tests.slack.factories import make_plan
 
 CHANNEL = "CTEST0001"
@@ -66,7 +67,7 @@ def setup(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -
     client = WebClient(token="xoxb-x", base_url=standin.api_url)
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     options = RunnerOptions(progress_interval=0.05, **opts)
-    runner = Runner(store, aws, Slack(client), options, execute_fn=execute)
+    runner = Runner(store, aws, SlackWeb(client), options, execute_fn=execute)
     plan = make_plan(30, kept=2)
     record = store.create_plan(plan, CHANNEL, "UREQ", 600)
     ts = str(client.chat_postMessage(channel=CHANNEL, text="plan", blocks=[])["ts"])
