@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from tests.e2e.test_conversation import final_summary, plan_id_of, plan_message,
 __all__ = [
     "ACK_LIMIT",
     "approve",
+    "assert_one_accepted",
     "audit",
     "block_actions",
     "delete_counts",
@@ -29,6 +32,7 @@ __all__ = [
     "plan_message",
     "scan",
     "send",
+    "submit_at_once",
     "text_of",
     "thread_text",
     "timed",
@@ -109,3 +113,40 @@ def dumps(value: Any) -> str:
 def send(app: AppProcess, payload: Any, headers: dict[str, str] | None = None) -> requests.Response:
     """A signed interaction request; `payload` is JSON-encoded unless it is already a string."""
     return app.workspace.interact(payload, headers)
+
+
+def submit_at_once(
+    apps: Sequence[AppProcess],
+    plan_id: str,
+    submissions: int,
+    user_of: Callable[[int], str],
+    headers_of: Callable[[int], dict[str, str]] = lambda _i: {},
+) -> list[tuple[requests.Response, float]]:
+    """`submissions` confirm submissions of one modal, released together; the i-th goes to apps[i % len(apps)]
+    as user_of(i), with headers_of(i) (Slack's retry headers, say). Each answer with its response time."""
+    barrier = threading.Barrier(submissions)
+    responses: list[tuple[requests.Response, float]] = []
+    lock = threading.Lock()
+
+    def go(i: int) -> None:
+        barrier.wait()
+        answer = timed(send, apps[i % len(apps)], view_submission(plan_id, user_of(i), "confirm"), headers_of(i))
+        with lock:
+            responses.append(answer)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(submissions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return responses
+
+
+def assert_one_accepted(responses: list[tuple[requests.Response, float]], submissions: int) -> list[str]:
+    """Every submission answered in time; exactly one accepted, the others told who approved. The refusals."""
+    assert all(r.status_code == 200 and seconds < ACK_LIMIT for r, seconds in responses), responses
+    accepted = [r for r, _ in responses if not r.text.strip()]
+    refused = [r.json()["errors"]["confirm_block"] for r, _ in responses if r.text.strip()]
+    assert len(accepted) == 1 and len(refused) == submissions - 1, refused
+    assert all(text.startswith("This plan was already approved by <@U") for text in refused), refused
+    return refused

@@ -7,12 +7,10 @@ cancel and bad signatures; this adds the counts at the AWS side and the refusals
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
@@ -23,6 +21,7 @@ from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     ACK_LIMIT,
     approve,
+    assert_one_accepted,
     audit,
     block_actions,
     delete_counts,
@@ -30,6 +29,7 @@ from tests.reliability.helpers import (
     final_summary,
     scan,
     send,
+    submit_at_once,
     text_of,
     timed,
     view_submission,
@@ -60,32 +60,14 @@ def test_concurrent_submissions_start_exactly_one_run(
     apps[0].click("cleanup_delete", plan_id, TEAMMATE, ts)
     standin.wait_for_call("views.open")
 
-    barrier = threading.Barrier(submissions)
-    responses: list[tuple[requests.Response, float]] = []
-    lock = threading.Lock()
-
-    def go(i: int) -> None:
-        app = apps[i % len(apps)]
-        user = (TEAMMATE, OTHER)[i % 2]  # a double click, and two teammates at once
-        headers = {}
+    def headers_of(i: int) -> dict[str, str]:
         if retry_headers and i:  # Slack's retries of a submission it thinks timed out
-            headers = {"X-Slack-Retry-Num": str(1 + i % 3), "X-Slack-Retry-Reason": "http_timeout"}
-        barrier.wait()
-        answer = timed(send, app, view_submission(plan_id, user, "confirm"), headers)
-        with lock:
-            responses.append(answer)
+            return {"X-Slack-Retry-Num": str(1 + i % 3), "X-Slack-Retry-Reason": "http_timeout"}
+        return {}
 
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(submissions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert all(r.status_code == 200 and seconds < ACK_LIMIT for r, seconds in responses), responses
-    accepted = [r for r, _ in responses if not r.text.strip()]
-    refused = [r.json()["errors"]["confirm_block"] for r, _ in responses if r.text.strip()]
-    assert len(accepted) == 1 and len(refused) == submissions - 1, refused
-    assert all(text.startswith("This plan was already approved by <@U") for text in refused), refused
+    # a double click, and two teammates at once
+    responses = submit_at_once(apps, plan_id, submissions, lambda i: (TEAMMATE, OTHER)[i % 2], headers_of)
+    assert_one_accepted(responses, submissions)
     final_summary(standin, ts)
     assert wait_status(tmp_path, plan_id, "done") == "done"
     # exactly one run, counted at the AWS side: each resource's delete call reached AWS once

@@ -6,13 +6,11 @@ the run over once its lease lapses and finishes it, without redoing what was don
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 
 from bot.core.state import state_url
 from bot.demo.slack_standin import SlackStandIn
@@ -23,16 +21,14 @@ from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess, existing
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
-    ACK_LIMIT,
+    assert_one_accepted,
     audit,
     delete_counts,
     expected_deletes,
     final_summary,
     scan,
-    send,
+    submit_at_once,
     text_of,
-    timed,
-    view_submission,
     wait_status,
 )
 
@@ -72,28 +68,9 @@ def test_two_processes_on_postgresql_run_once_and_resume_after_kill(
     standin.wait_for_call("views.open")
     aws_proxy.delay = 0.5  # every AWS call takes 0.5 s: the run is long enough to be killed in the middle
 
-    barrier = threading.Barrier(SUBMISSIONS)
-    responses: list[tuple[requests.Response, float]] = []
-    lock = threading.Lock()
-
-    def go(i: int) -> None:
-        app = apps[i % 2]
-        user = (TEAMMATE, OTHER)[(i // 2) % 2]  # double clicks, and two teammates at once, on both copies
-        barrier.wait()
-        answer = timed(send, app, view_submission(plan_id, user, "confirm"))
-        with lock:
-            responses.append(answer)
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(SUBMISSIONS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(r.status_code == 200 and seconds < ACK_LIMIT for r, seconds in responses), responses
-    accepted = [r for r, _ in responses if not r.text.strip()]
-    refused = [r.json()["errors"]["confirm_block"] for r, _ in responses if r.text.strip()]
-    assert len(accepted) == 1 and len(refused) == SUBMISSIONS - 1, refused
-    assert all(text.startswith("This plan was already approved by <@U") for text in refused), refused
+    # double clicks, and two teammates at once, on both copies
+    responses = submit_at_once(apps, plan_id, SUBMISSIONS, lambda i: (TEAMMATE, OTHER)[(i // 2) % 2])
+    assert_one_accepted(responses, SUBMISSIONS)
 
     # the copy that started the run, killed once it has deleted something
     started = wait_for(lambda: [a for a, action, _ in audit(tmp_path, plan_id) if action == "run-started"])
