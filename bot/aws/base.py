@@ -83,6 +83,27 @@ class KeptError(Exception):
     """A deletion stopped on purpose and kept the resource (what remains was not approved); str() says why."""
 
 
+class NotYet(Exception):
+    """AWS cannot take this step now but may later: an endpoint still `Creating`, a quota's spacing, a child
+    resource still deleting. The executor comes back after `retry_in` seconds without holding a worker thread,
+    repeating its checks first; once its wait budget is spent it keeps the resource with str(self) as the reason.
+    `status` is AWS's own word for the state (shown in the thread's progress)."""
+
+    def __init__(self, reason: str, retry_in: float, status: str = "") -> None:
+        super().__init__(reason)
+        self.retry_in = max(0.0, retry_in)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An asynchronous deletion that has not finished: poll again after `retry_in` seconds. `status` is AWS's
+    word for the state now (``Deleting``), shown in the thread."""
+
+    retry_in: float
+    status: str = ""
+
+
 def resource_key(type_: str, region: str, id_: str) -> str:
     return f"{type_}|{region}|{id_}"
 
@@ -100,7 +121,7 @@ class ResourceType(ABC):
     # The types a resource of this type may reference. When listing this type fails in a region, candidates of
     # these types cannot be proven unused, so the scanner keeps them.
     may_reference: ClassVar[frozenset[str]] = frozenset()
-    # True when AWS deletes in the background (endpoints, tables): the executor then calls wait_gone.
+    # True when AWS deletes in the background (endpoints, tables): the executor then polls poll_gone.
     deletes_asynchronously: ClassVar[bool] = False
     # AWS's own minimum spacing between two deletions of this type in one account (DeleteRestApi: 30 s).
     min_delete_interval: ClassVar[float] = 0.0
@@ -130,8 +151,14 @@ class ResourceType(ABC):
         Must not be called for a protected or guarded resource; the executor checks first.
         """
 
-    def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:  # noqa: B027 - most types are synchronous
-        """Block until an asynchronous deletion has finished, at most `timeout` seconds (raise TimeoutError)."""
+    def poll_gone(self, aws: Aws, found: Found) -> Pending | None:
+        """One look at an asynchronous deletion: None when the resource is gone, Pending when AWS is still at it.
+
+        Never sleeps: the executor schedules the next look without holding a worker, and bounds the whole wait.
+        Raises RuntimeError when the deletion cannot finish (AWS's reason in the message), ClientError when the
+        look itself fails.
+        """
+        return None
 
 
 _NOT_FOUND_CODES = frozenset(

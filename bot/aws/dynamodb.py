@@ -9,9 +9,8 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.base import Approval, Found, NameMatch, ResourceType, epoch_seconds, is_not_found
+from bot.aws.base import Approval, Found, NameMatch, Pending, ResourceType, epoch_seconds, is_not_found
 from bot.aws.clients import Aws
-from bot.aws.waiters import wait_until_gone
 
 
 class TableType(ResourceType):
@@ -19,7 +18,7 @@ class TableType(ResourceType):
     label = "DynamoDB table"
     service_label = "DynamoDB"
     deletes_asynchronously = True
-    poll_delay: ClassVar[float] = 5.0  # seconds between DescribeTable polls in wait_gone
+    poll_delay: ClassVar[float] = 5.0  # seconds between DescribeTable polls while it deletes
 
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:
         client = aws.client("dynamodb", region)
@@ -51,16 +50,14 @@ class TableType(ResourceType):
     def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         aws.client("dynamodb", found.region).delete_table(TableName=found.id)
 
-    def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:
-        wait_until_gone(
-            aws.client("dynamodb", found.region),
-            "table_not_exists",
-            timeout,
-            self.poll_delay,
-            f"DynamoDB table {found.id}",
-            lambda response: str(response.get("Table", {}).get("TableStatus", "")),
-            TableName=found.id,
-        )
+    def poll_gone(self, aws: Aws, found: Found) -> Pending | None:
+        try:
+            table = aws.client("dynamodb", found.region).describe_table(TableName=found.id)["Table"]
+        except ClientError as e:
+            if is_not_found(e):
+                return None
+            raise
+        return Pending(self.poll_delay, str(table.get("TableStatus", "")))
 
     def _found(self, region: str, table: dict[str, Any], tags: dict[str, str]) -> Found:
         name = table["TableName"]

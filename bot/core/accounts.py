@@ -39,6 +39,7 @@ from bot.core.executor import EventSink, ExecutorOptions, execute
 from bot.core.plan import (
     ACCOUNT_KEY_SEP,
     GONE,
+    RUN_REFUSED,
     AccountPart,
     Plan,
     PlannedResource,
@@ -358,6 +359,6 @@ def execute_fleet(
 def _refused(r: PlannedResource, before: ResourceResult | None, reason: str, forward: EventSink) -> ResourceResult:
     if before is not None and before.status in GONE:
         return before
-    result = ResourceResult(r.key, r.label, r.name, r.region, "skipped", reason)
-    forward(ProgressEvent("skipped", r.key, r.label, r.name, r.region, reason))
+    result = ResourceResult(r.key, r.label, r.name, r.region, "skipped", reason, RUN_REFUSED)
+    forward(ProgressEvent("skipped", r.key, r.label, r.name, r.region, reason, RUN_REFUSED))
     return result

@@ -13,6 +13,7 @@ colleague may deploy on the role while the endpoint is still deleting.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.base import Approval, Found, KeptError, ResourceType, error_code, error_message, is_not_found
+from bot.aws.base import Approval, Found, KeptError, NotYet, ResourceType, error_code, error_message, is_not_found
 from bot.aws.clients import Aws
 from bot.core.keeps import KeepUntil, keep_verdict
-from bot.core.plan import GONE, Plan, PlannedResource, ProgressEvent, ResourceResult
+from bot.core.plan import GONE, RUN_REFUSED, Plan, PlannedResource, ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, users_outside
 from bot.core.usage import Surveyor, bucket_listings, bucket_use, judge_role, role_listings
 from bot.logs import carry_context
@@ -37,31 +38,33 @@ EventSink = Callable[[ProgressEvent], None]
 @dataclass(frozen=True)
 class ExecutorOptions:
     max_workers: int = 8
-    wait_timeout: float = 1800.0  # an endpoint can take ~10 minutes to delete; never wait forever
+    # How long one resource may wait in all (an endpoint still Creating, then ~10 minutes deleting); never forever.
+    wait_timeout: float = 1800.0
     # When set, replaces each type's min_delete_interval (AWS: one DeleteRestApi per 30 s per account); for
     # emulators and tests, which do not enforce it. Only deletions of that type wait for it.
     delete_interval: float | None = None
     # The owners' stored "keep until" answers, read right before each deletion (one may come from another
     # message while this run goes); None where there is no state store (the tests' bare executor).
     stored_keeps: Callable[[], list[KeepUntil]] | None = None
+    # Fencing: asked right before every AWS mutation; once it returns False (this runner lost its lease, or the
+    # process is stopping) nothing more is changed in AWS and what is left is reported as not done.
+    still_owner: Callable[[], bool] | None = None
 
 
 class IntervalGate:
-    """Lets one caller through per interval; the others sleep in their own thread, nobody else waits."""
+    """Hands out one slot per interval; a caller learns how long to wait for its slot and nobody sleeps here."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next = 0.0
 
-    def pass_through(self, interval: float) -> float:
+    def reserve(self, interval: float) -> float:
+        """Seconds until the caller's slot (0 when it may go now); the next slot is one interval later."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + interval
-        delay = start - now
-        if delay > 0:
-            time.sleep(delay)
-        return delay
+        return start - now
 
 
 _GATES: dict[tuple[str, str], IntervalGate] = {}  # (account, resource type): shared by every run in the process
@@ -90,6 +93,22 @@ def execute(
     return run.go(dict(previous or {}))
 
 
+@dataclass
+class _Deletion:
+    """One resource's deletion across its attempts. Between attempts it holds no thread, only this record."""
+
+    r: PlannedResource
+    ready_at: float  # when everything it depends on was gone: listings started after this may be reused
+    started: float | None = None
+    waiting_since: float | None = None  # the first time AWS said "not yet": the wait budget runs from here
+    slot_at: float | None = None  # the quota slot reserved for its delete call (monotonic time)
+    deleting: Found | None = None  # set once the delete call was made: from then on only polled until gone
+    told: str = ""  # the last waiting message posted, so that the thread hears each state once
+
+
+_LOST_LEASE = "not deleted: this run was handed to another runner, which carries on"
+
+
 class _Run:
     def __init__(
         self, aws: Aws, plan: Plan, emit: EventSink, options: ExecutorOptions, types: Mapping[str, ResourceType]
@@ -99,6 +118,7 @@ class _Run:
         self.results: dict[str, ResourceResult] = {}
         self._emit_lock = threading.Lock()  # sinks see one event at a time, in order
         self.surveyor = Surveyor(aws)
+        self._fenced = False
 
     def go(self, previous: dict[str, ResourceResult]) -> list[ResourceResult]:
         try:
@@ -114,7 +134,7 @@ class _Run:
         if refusal:
             for r in self.todo.values():
                 if r.key not in self.results:
-                    self._finish(r, "skipped", refusal)
+                    self._finish(r, "skipped", refusal, RUN_REFUSED)
         else:
             for key, reason in users_outside(self.aws, self.plan, self.types).items():
                 if key not in self.results:
@@ -133,12 +153,33 @@ class _Run:
             )
         return ""
 
+    def _owner(self) -> bool:
+        """Whether this run may still change AWS (fencing); once False it stays False."""
+        if not self._fenced and self.options.still_owner is not None:
+            try:
+                self._fenced = not self.options.still_owner()
+            except Exception:  # the store cannot say who owns the run: act as if fenced off, never guess
+                self._fenced = True
+        return not self._fenced
+
     def _walk_graph(self) -> None:
+        """Start each deletion once its dependencies are done; park those AWS asks to wait, without a thread.
+
+        Workers only ever run an attempt (a few AWS calls) and return. A deletion that must wait (a quota slot,
+        an endpoint still Creating or Deleting) comes back as "after N s" and is parked on a timer heap, so
+        twenty REST APIs waiting for DeleteRestApi's 30-second quota hold no worker and delay nothing else.
+        """
         deps = {k: [d for d in r.depends_on if d in self.todo] for k, r in self.todo.items()}
         waiting = {k for k in self.todo if k not in self.results}
-        running: dict[Future[None], str] = {}
+        parked: list[tuple[float, str]] = []  # (monotonic due time, key): a heap
+        deletions: dict[str, _Deletion] = {}
+        running: dict[Future[float | None], str] = {}
         with ThreadPoolExecutor(max_workers=self.options.max_workers, thread_name_prefix="delete") as pool:
-            while waiting or running:
+
+            def submit(key: str) -> None:
+                running[pool.submit(carry_context(self._attempt), deletions[key])] = key
+
+            while waiting or running or parked:
                 for key in sorted(waiting):
                     if any(d not in self.results for d in deps[key]):
                         continue
@@ -152,67 +193,134 @@ class _Run:
                             f"kept because {b.label} {b.name} was not deleted ({self.results[blocker].status})",
                         )
                     else:
-                        running[pool.submit(carry_context(self._delete_one), self.todo[key], time.monotonic())] = key
-                if not running:
+                        deletions[key] = _Deletion(self.todo[key], time.monotonic())
+                        submit(key)
+                now = time.monotonic()
+                while parked and parked[0][0] <= now:
+                    submit(heapq.heappop(parked)[1])
+                if not running and not parked:
                     if waiting:  # a dependency cycle cannot be ordered: keep, never guess
                         for key in sorted(waiting):
                             self._finish(self.todo[key], "skipped", "dependency cycle in the plan")
                         waiting.clear()
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                timeout = max(0.0, parked[0][0] - time.monotonic()) if parked else None
+                if not running:
+                    time.sleep(timeout or 0.0)
+                    continue
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     key = running.pop(future)
                     exc = future.exception()
-                    if exc is not None and key not in self.results:  # a bug of ours: report, don't hang
-                        self._finish(self.todo[key], "failed", str(exc), type(exc).__name__)
+                    if exc is not None:
+                        if key not in self.results:  # a bug of ours: report, don't hang
+                            self._finish(self.todo[key], "failed", str(exc), type(exc).__name__)
+                        continue
+                    after = future.result()
+                    if after is not None and key not in self.results:
+                        heapq.heappush(parked, (time.monotonic() + after, key))
 
-    def _delete_one(self, r: PlannedResource, ready_at: float) -> None:
-        rtype = self.types[r.type]
-        started = time.monotonic()
-        self._event("started", r)
+    def _attempt(self, d: _Deletion) -> float | None:
+        """One attempt at one deletion: None once it has a result, or the seconds after which to come back."""
+        r = d.r
+        if d.started is None:
+            d.started = time.monotonic()
+            self._event("started", r)
         try:
-            current = rtype.get(self.aws, r.region, r.id)
-            if current is None:
-                self._finish(r, "already_gone", "", started=started)
-                return
-            change = (
-                _changed_since_scan(r, current) or self._kept_by_an_owner(r) or self._still_used(r, current, ready_at)
-            )
-            if change:
-                self._finish(r, "skipped", change, started=started)
-                return
+            if d.deleting is not None:
+                return self._poll(d, d.deleting)
+            if not self._owner():
+                self._finish(r, "skipped", _LOST_LEASE, started=d.started)
+                return None
+            return self._try_delete(d)
+        except NotYet as e:
+            return self._not_yet(d, e)
+        except ClientError as e:
+            self._finish(r, "failed", error_message(e), error_code(e), started=d.started)
+        except TimeoutError as e:
+            self._finish(r, "failed", str(e) or "timed out waiting for AWS", "Timeout", started=d.started)
+        except (BotoCoreError, RuntimeError, OSError) as e:
+            self._finish(r, "failed", str(e), type(e).__name__, started=d.started)
+        return None
+
+    def _try_delete(self, d: _Deletion) -> float | None:
+        """Read the resource again, check it is still the approved one and unused, then make its delete call."""
+        r, rtype = d.r, self.types[d.r.type]
+        current = rtype.get(self.aws, r.region, r.id)
+        if current is None:
+            self._finish(r, "already_gone", "", started=d.started)
+            return None
+        change = (
+            _changed_since_scan(r, current) or self._kept_by_an_owner(r) or self._still_used(r, current, d.ready_at)
+        )
+        if change:
+            self._finish(r, "skipped", change, started=d.started)
+            return None
+        if rtype.min_delete_interval > 0 and d.slot_at is None:
             interval = (
                 rtype.min_delete_interval if self.options.delete_interval is None else self.options.delete_interval
             )
-            if rtype.min_delete_interval > 0:
-                delay = _gate(self.plan.account_id, r.type).pass_through(interval)
+            delay = _gate(self.plan.account_id, r.type).reserve(interval)
+            d.slot_at = time.monotonic() + delay
+            if delay > 0.01:  # come back at the slot, checks repeated then; meanwhile no worker is held
                 if delay > 1:
                     self._event(
-                        "waiting", r, f"waited {delay:.0f} s: AWS allows one such deletion per {interval:.0f} s"
+                        "waiting", r, f"waiting {delay:.0f} s: AWS allows one such deletion per {interval:.0f} s"
                     )
-            approval = Approval(
-                written_before=_float_or_none(r.details.get("written_before")), recheck=self._recheck(r)
-            )
-            try:
-                rtype.delete(self.aws, current, approval)
-            except KeptError as e:
-                self._finish(r, "skipped", str(e), started=started)
-                return
-            except ClientError as e:
-                if is_not_found(e):
-                    self._finish(r, "already_gone", "", started=started)
-                    return
-                raise
-            if rtype.deletes_asynchronously:
-                self._event("waiting", r, "deletion started, waiting until AWS has finished")
-                rtype.wait_gone(self.aws, current, self.options.wait_timeout)
-            self._finish(r, "deleted", "", started=started)
+                return delay
+        if not self._owner():  # the checks took time: fence again right before the mutation
+            self._finish(r, "skipped", _LOST_LEASE, started=d.started)
+            return None
+        approval = Approval(written_before=_float_or_none(r.details.get("written_before")), recheck=self._recheck(r))
+        try:
+            rtype.delete(self.aws, current, approval)
+        except KeptError as e:
+            self._finish(r, "skipped", str(e), started=d.started)
+            return None
         except ClientError as e:
-            self._finish(r, "failed", error_message(e), error_code(e), started=started)
-        except TimeoutError as e:
-            self._finish(r, "failed", str(e) or "timed out waiting for AWS", "Timeout", started=started)
-        except (BotoCoreError, RuntimeError, OSError) as e:
-            self._finish(r, "failed", str(e), type(e).__name__, started=started)
+            if is_not_found(e):
+                self._finish(r, "already_gone", "", started=d.started)
+                return None
+            if error_code(e) == "TooManyRequestsException" and rtype.min_delete_interval > 0:
+                # Someone else in the account used the quota's slot (a colleague, another tool): take the next one.
+                d.slot_at = None
+                raise NotYet(f"AWS asked to wait: {error_message(e)}", 0.0, "TooManyRequests") from e
+            raise
+        if not rtype.deletes_asynchronously:
+            self._finish(r, "deleted", "", started=d.started)
+            return None
+        d.deleting, d.waiting_since = current, time.monotonic()  # the wait for "gone" has a budget of its own
+        self._event("waiting", r, "deletion started, waiting until AWS has finished")
+        return self._poll(d, current)
+
+    def _poll(self, d: _Deletion, current: Found) -> float | None:
+        pending = self.types[d.r.type].poll_gone(self.aws, current)
+        if pending is None:
+            self._finish(d.r, "deleted", "", started=d.started)
+            return None
+        waited = time.monotonic() - (d.waiting_since or time.monotonic())
+        if waited + pending.retry_in > self.options.wait_timeout:
+            status = pending.status or "unknown"
+            raise TimeoutError(f"still exists after {waited:.0f} s of waiting (status {status})")
+        self._tell(d, f"AWS is deleting it (status {pending.status})" if pending.status else "")
+        return pending.retry_in
+
+    def _not_yet(self, d: _Deletion, e: NotYet) -> float | None:
+        """AWS cannot take the step now: come back later within the wait budget, or keep it and say why."""
+        now = time.monotonic()
+        if d.waiting_since is None:
+            d.waiting_since = now
+        waited = now - d.waiting_since
+        if waited + e.retry_in > self.options.wait_timeout:
+            self._finish(d.r, "skipped", f"{e}; kept after waiting {waited:.0f} s", started=d.started)
+            return None
+        self._tell(d, str(e))
+        return e.retry_in
+
+    def _tell(self, d: _Deletion, message: str) -> None:
+        if message and message != d.told:
+            d.told = message
+            self._event("waiting", d.r, message)
 
     def _still_used(self, r: PlannedResource, current: Found, since: float) -> str:
         """Just in time: why something outside the plan may use this role or bucket now, or "" when nothing does."""
@@ -251,6 +359,8 @@ class _Run:
         """Between rounds of a long deletion (emptying a big bucket): same resource, no protect tag, no guard."""
 
         def recheck() -> str:
+            if not self._owner():  # fenced off between two rounds: the rest is the new owner's to do
+                return _LOST_LEASE
             current = self.types[r.type].peek(self.aws, r.region, r.id)
             return "it is gone" if current is None else _changed_since_scan(r, current)
 

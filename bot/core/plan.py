@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,6 +32,9 @@ class ResultStatus(StrEnum):
 
 RESULT_STATUSES: frozenset[str] = frozenset(ResultStatus)
 GONE: frozenset[str] = frozenset({ResultStatus.DELETED, ResultStatus.ALREADY_GONE})  # no longer exists in AWS
+# The error code of a "skipped" result when the whole run (or one account of a fleet) was refused before any
+# deletion: the account changed, AWS unreachable, no credentials. People are told once, not once per resource.
+RUN_REFUSED = "RunRefused"
 
 
 @dataclass
@@ -237,3 +241,41 @@ class ProgressEvent:
     message: str = ""
     error_code: str = ""
     seconds: float = 0.0  # for final kinds: how long the resource took
+
+
+class RunVerdict(StrEnum):
+    """What a finished run did as a whole, for the icon and words people read first."""
+
+    ALL_DONE = "all_done"  # every approved resource is gone
+    PARTLY_DONE = "partly_done"  # some gone, the rest kept (skipped) or not handled; nothing failed
+    SOME_FAILED = "some_failed"  # at least one deletion failed
+    NOTHING_DELETED = "nothing_deleted"  # nothing gone: every resource was kept when its turn came
+    REFUSED = "refused"  # refused as a whole before any deletion (every account of a fleet): nothing deleted
+
+
+def is_refused(result: ResourceResult) -> bool:
+    """A result that only says its whole run (or its account) was refused: its reason is said once, not per line."""
+    return result.status == ResultStatus.SKIPPED and result.error_code == RUN_REFUSED
+
+
+def run_verdict(results: Sequence[ResourceResult], planned: int) -> RunVerdict:
+    """The verdict on a run of `planned` resources from its final results (fewer: some were not handled)."""
+    if any(r.status == ResultStatus.FAILED for r in results):
+        return RunVerdict.SOME_FAILED
+    gone = sum(1 for r in results if r.status in GONE)
+    if planned and gone >= planned:
+        return RunVerdict.ALL_DONE
+    if gone:
+        return RunVerdict.PARTLY_DONE
+    if results and len(results) >= planned and all(is_refused(r) for r in results):
+        return RunVerdict.REFUSED
+    return RunVerdict.NOTHING_DELETED
+
+
+def refusals(results: Iterable[ResourceResult]) -> dict[str, str]:
+    """Why the run was refused, by account ("" for a plan of one account), in the order results name them."""
+    reasons: dict[str, str] = {}
+    for r in results:
+        if is_refused(r):
+            reasons.setdefault(split_key(r.key)[0], r.reason)
+    return reasons

@@ -10,10 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from bot.aws.base import Found
+from bot.aws.base import Found, Pending
 from bot.aws.clients import Aws
 from bot.aws.dynamodb import TableType
-from bot.aws.waiters import waiter_config
 
 REGION = "us-east-1"
 TABLE = "PredictionHistory"
@@ -120,7 +119,7 @@ def test_delete_then_get_is_none(aws: Aws, tables: None) -> None:
     assert found is not None
 
     t.delete(aws, found)
-    t.wait_gone(aws, found, timeout=5)  # moto deletes at once: no DELETING state to wait through
+    assert t.poll_gone(aws, found) is None  # moto deletes at once: no DELETING state to wait through
 
     assert TABLE not in table_names(aws)
     assert set(LOOKALIKES) <= table_names(aws)
@@ -171,34 +170,35 @@ def table_found() -> Found:
     return Found(type="dynamodb.table", region=REGION, id=TABLE, name=TABLE, arn="arn", identity="x")
 
 
-def test_wait_gone_times_out_while_deleting(aws: Aws) -> None:
-    client = ddb(aws)
-    attempts = int(waiter_config(0.05, FastTableType.poll_delay)["MaxAttempts"])
-    with Stubber(client) as stub:
-        for _ in range(attempts):
-            stub.add_response(
-                "describe_table", {"Table": {"TableName": TABLE, "TableStatus": "DELETING"}}, {"TableName": TABLE}
-            )
-        start = time.monotonic()
-
-        with pytest.raises(TimeoutError, match="DELETING"):
-            FastTableType().wait_gone(aws, table_found(), timeout=0.05)
-
-        stub.assert_no_pending_responses()
-    assert time.monotonic() - start < 1.0
-
-
-def test_wait_gone_returns_when_table_disappears(aws: Aws) -> None:
-    client = ddb(aws)
-    with Stubber(client) as stub:
+def test_poll_gone_reports_deleting_without_sleeping(aws: Aws) -> None:
+    with Stubber(ddb(aws)) as stub:
         stub.add_response(
             "describe_table", {"Table": {"TableName": TABLE, "TableStatus": "DELETING"}}, {"TableName": TABLE}
         )
-        stub.add_client_error("describe_table", "ResourceNotFoundException", "gone", 400, {"TableName": TABLE})
+        start = time.monotonic()
 
-        FastTableType().wait_gone(aws, table_found(), timeout=5)
+        pending = FastTableType().poll_gone(aws, table_found())
 
         stub.assert_no_pending_responses()
+    assert pending == Pending(FastTableType.poll_delay, "DELETING")
+    assert time.monotonic() - start < 0.5
+
+
+def test_poll_gone_is_none_once_the_table_is_gone(aws: Aws) -> None:
+    with Stubber(ddb(aws)) as stub:
+        stub.add_client_error("describe_table", "ResourceNotFoundException", "gone", 400, {"TableName": TABLE})
+
+        assert FastTableType().poll_gone(aws, table_found()) is None
+
+        stub.assert_no_pending_responses()
+
+
+def test_poll_gone_surfaces_unexpected_errors(aws: Aws) -> None:
+    with Stubber(ddb(aws)) as stub:
+        stub.add_client_error("describe_table", "AccessDeniedException", "no", 400, {"TableName": TABLE})
+
+        with pytest.raises(ClientError, match="AccessDenied"):
+            FastTableType().poll_gone(aws, table_found())
 
 
 def test_list_tables_reads_every_page(aws: Aws) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import boto3
@@ -202,22 +201,15 @@ def test_throttling_is_retried_by_botocore(moto_server: str) -> None:
         assert not exists(session, ident), ident
 
 
-def test_interval_gate_spaces_callers_without_blocking_others() -> None:
+def test_interval_gate_hands_out_spaced_slots_without_sleeping() -> None:
     gate = IntervalGate()
-    starts: list[float] = []
-
-    def caller() -> None:
-        gate.pass_through(0.2)
-        starts.append(time.monotonic())
-
-    threads = [threading.Thread(target=caller) for _ in range(3)]
     began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    spread = sorted(s - began for s in starts)
-    assert spread[0] < 0.15 and spread[1] >= 0.19 and spread[2] >= 0.39
+
+    delays = [gate.reserve(30.0) for _ in range(3)]
+
+    assert time.monotonic() - began < 0.1  # nobody slept
+    assert delays[0] == pytest.approx(0.0, abs=0.05)
+    assert delays[1] == pytest.approx(30.0, abs=0.05) and delays[2] == pytest.approx(60.0, abs=0.05)
 
 
 def test_keep_until_answered_after_the_scan_is_honoured(aws: Aws, stack: SeededStack) -> None:
