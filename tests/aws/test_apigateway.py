@@ -121,10 +121,12 @@ def test_rest_find_reads_every_page(aws: Aws) -> None:
         stub.add_response(
             "get_rest_apis", {"items": [_rest_item("b2", NAME), _rest_item("c3", "x")]}, {"position": "p2"}
         )
+        stub.add_response("get_domain_names", {"items": []}, {})  # once for the region, not per API
         found = RestApiType().find(aws, REGION, exact)
         stub.assert_no_pending_responses()
 
     assert [f.id for f in found] == ["a1", "b2"]
+    assert [f.guard for f in found] == [None, None]  # no custom domain maps them
     assert found[0].identity == "a1|2026-01-01T00:00:00+00:00"
 
 
@@ -144,7 +146,9 @@ def test_http_find_reads_every_page(aws: Aws) -> None:
     with Stubber(client) as stub:
         stub.add_response("get_apis", {"Items": [item("a1")], "NextToken": "t"}, {})
         stub.add_response("get_apis", {"Items": [item("b2")]}, {"NextToken": "t"})
+        stub.add_response("get_domain_names", {"Items": []}, {})
         found = HttpApiType().find(aws, REGION, exact)
         stub.assert_no_pending_responses()
 
     assert [f.id for f in found] == ["a1", "b2"]
+    assert [f.guard for f in found] == [None, None]
