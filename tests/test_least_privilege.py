@@ -29,6 +29,10 @@ IAM_ACTIONS: dict[str, tuple[str, ...]] = {
     "apigatewayv2.GetApis": ("apigateway:GET",),
     "apigatewayv2.GetApi": ("apigateway:GET",),
     "apigatewayv2.DeleteApi": ("apigateway:DELETE",),
+    "api-gateway.GetDomainNames": ("apigateway:GET",),
+    "api-gateway.GetBasePathMappings": ("apigateway:GET",),
+    "apigatewayv2.GetDomainNames": ("apigateway:GET",),
+    "apigatewayv2.GetApiMappings": ("apigateway:GET",),
     "s3.ListBuckets": ("s3:ListAllMyBuckets",),
     "s3.GetObjectLockConfiguration": ("s3:GetBucketObjectLockConfiguration",),
     "s3.ListObjectVersions": ("s3:ListBucketVersions",),
@@ -41,12 +45,16 @@ IAM_ACTIONS |= {
 }
 PREFIX = {"cloudwatch-logs": "logs", "lambda": "lambda", "dynamodb": "dynamodb", "iam": "iam", "s3": "s3"}
 PREFIX |= {"sagemaker": "sagemaker", "ec2": "ec2", "sfn": "states", "scheduler": "scheduler"}
+PREFIX |= {"application-auto-scaling": "application-autoscaling"}
 # Granted, but not reached on moto here; each is exercised elsewhere:
 # - describes of SageMaker jobs in progress and Studio user profiles: moto finishes jobs at once and has no
 #   user profiles (tests/core/test_usage.py answers them in AWS's wire format);
 # - putting back what was unhooked when DeleteRole is refused (tests/aws/test_iam.py);
-# - ListTagsLogGroup: a fallback that only runs where the primary call is unsupported.
+# - ListTagsLogGroup: a fallback that only runs where the primary call is unsupported;
+# - DeleteInferenceComponent: moto has no inference components (tests/aws/test_sagemaker_lifecycle.py answers
+#   them in SageMaker's wire format).
 NOT_REACHED_ON_MOTO = {
+    "sagemaker:DeleteInferenceComponent",
     "logs:ListTagsLogGroup",
     "sagemaker:DescribeTrainingJob",
     "sagemaker:DescribeProcessingJob",
@@ -88,7 +96,15 @@ def exercise_everything(app_session: boto3.session.Session) -> None:
     iam.create_instance_profile(InstanceProfileName="dogcat-profile")
     iam.add_role_to_instance_profile(InstanceProfileName="dogcat-profile", RoleName=role)
     seed.client("s3").create_multipart_upload(Bucket=stack.bucket, Key="dogcat/big.bin")
+    seed.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"endpoint/{stack.endpoint}/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
     seed.client("apigatewayv2").create_api(Name="MLInferenceAPI", ProtocolType="HTTP")
+    seed_custom_domains(seed)
     seed.client("dynamodb").create_table(
         TableName="PredictionHistory-keep",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -101,6 +117,16 @@ def exercise_everything(app_session: boto3.session.Session) -> None:
     execute(aws, plan, None, ExecutorOptions(delete_interval=0.0))
     execute(aws, plan, None, ExecutorOptions(delete_interval=0.0))  # already gone: the "get" paths
     assert len(plan.to_delete) == len(stack.workshop) + 1  # + the HTTP API
+
+
+def seed_custom_domains(seed: boto3.session.Session) -> None:
+    """A REST and an HTTP API of another team, each on a custom domain: the app reads every domain's mappings."""
+    rest, http = seed.client("apigateway"), seed.client("apigatewayv2")
+    rest.create_domain_name(domainName="api.example.com")
+    rest.create_base_path_mapping(domainName="api.example.com", restApiId=rest.create_rest_api(name="team-api")["id"])
+    http.create_domain_name(DomainName="chat.example.com")
+    team_http = http.create_api(Name="team-chat", ProtocolType="HTTP")["ApiId"]
+    http.create_api_mapping(DomainName="chat.example.com", ApiId=team_http, Stage="$default")
 
 
 def seed_other_users(seed: boto3.session.Session) -> None:

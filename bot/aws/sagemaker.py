@@ -1,31 +1,40 @@
 """SageMaker endpoints, endpoint configs and models: the endpoint is what bills by the hour.
 
 An endpoint uses a config, a config uses models, a model uses an execution role and the S3 bucket of its
-artifacts. Endpoint deletion is asynchronous (minutes on AWS), so `wait_gone` polls with a bounded waiter.
+artifacts. Endpoint deletion is asynchronous (minutes on AWS): `poll_gone` takes one look, the executor paces
+the looks. AWS refuses DeleteEndpoint while an endpoint is Creating, Updating, SystemUpdating or RollingBack, and
+while inference components live on it; auto scaling targets of its variants would outlive it. So `delete` raises
+NotYet for what AWS cannot take yet, deletes the approved inference components first, and deregisters the
+variants' scalable targets right before DeleteEndpoint.
 """
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
+from bot.aws.autoscaling import deregister_endpoint_targets
 from bot.aws.base import (
     GLOBAL,
     Approval,
     Found,
+    KeptError,
     NameMatch,
+    NotYet,
+    Pending,
     Ref,
     ResourceType,
     epoch_seconds,
+    error_message,
     is_not_found,
     role_name_from_arn,
 )
 from bot.aws.clients import Aws
 from bot.aws.usage import s3_locations
-from bot.aws.waiters import wait_until_gone
 
 
 def _tags(aws: Aws, region: str, arn: str) -> dict[str, str]:
@@ -88,6 +97,21 @@ class _SageMakerType(ResourceType):
         """The Found for a describe_* answer (reads tags, which may raise not-found if it just vanished)."""
 
 
+# What AWS says while an endpoint cannot be deleted yet, as an approver reads it (the executor's wait reason, and
+# the reason it is kept once the wait budget is spent).
+_NOT_DELETABLE_YET = {
+    "Creating": "endpoint is Creating; AWS refuses to delete it until it is InService or Failed",
+    "Updating": "endpoint is Updating; AWS refuses to delete it until the update ends (InService or Failed)",
+    "SystemUpdating": "endpoint is SystemUpdating (AWS maintenance); AWS refuses to delete it until maintenance ends",
+    "RollingBack": "endpoint is RollingBack a scaling change; AWS refuses to delete it until it is InService again",
+}
+# SageMaker answers a delete it cannot take in this state with a ValidationException whose wording varies
+# ("Cannot update in-progress endpoint ...", "... in status Creating ..."): matched leniently.
+_STATE_REFUSAL = re.compile(
+    r"in[- ]progress|\b(status|state)\b|creating|updating|rolling ?back|inference components?\b", re.IGNORECASE
+)
+
+
 class EndpointType(_SageMakerType):
     key = "sagemaker.endpoint"
     label = "SageMaker endpoint"
@@ -95,25 +119,80 @@ class EndpointType(_SageMakerType):
     references_others = True
     may_reference = frozenset({"sagemaker.endpoint-config", "logs.log-group"})
     deletes_asynchronously = True
-    poll_delay: ClassVar[float] = 15.0  # seconds between DescribeEndpoint polls in wait_gone
+    poll_delay: ClassVar[float] = 15.0  # seconds between two looks (poll_gone, NotYet retries); tests shorten it
 
     _paginator = "list_endpoints"
     _list_key = "Endpoints"
     _name_key = "EndpointName"
 
     def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
-        aws.client("sagemaker", found.region).delete_endpoint(EndpointName=found.id)
+        """Start deleting the endpoint as `found` (just read) shows it; raises NotYet while AWS cannot take it."""
+        status = str(found.details.get("status", ""))
+        if status == "Deleting":
+            return  # already asked for (an earlier run, a colleague): asking again is refused; the executor polls
+        if status in _NOT_DELETABLE_YET:
+            raise NotYet(_NOT_DELETABLE_YET[status], self.poll_delay, status)
+        self._delete_components(aws, found, approval)
+        deregister_endpoint_targets(aws, found.region, found.id, found.details.get("variants") or [])
+        try:
+            aws.client("sagemaker", found.region).delete_endpoint(EndpointName=found.id)
+        except ClientError as e:
+            if _refused_for_state(e):
+                raise NotYet(
+                    f"AWS refuses to delete the endpoint for now ({error_message(e)})", self.poll_delay, status
+                ) from e
+            raise
 
-    def wait_gone(self, aws: Aws, found: Found, timeout: float) -> None:
-        wait_until_gone(
-            aws.client("sagemaker", found.region),
-            "endpoint_deleted",
-            timeout,
-            self.poll_delay,
-            f"SageMaker endpoint {found.id}",
-            lambda response: str(response.get("EndpointStatus", "")),
-            EndpointName=found.id,
-        )
+    def poll_gone(self, aws: Aws, found: Found) -> Pending | None:
+        described = self._describe(aws, found.region, found.id)
+        if described is None or described["CreationTime"].isoformat() != found.identity:
+            return None  # gone (a same-named endpoint created since is not the one deleted)
+        status = str(described.get("EndpointStatus", ""))
+        reason = str(described.get("FailureReason", ""))
+        # A Failed endpoint stays Failed for a moment after DeleteEndpoint; only a new failure means it cannot go.
+        if status == "Failed" and reason and reason != found.details.get("failure_reason", ""):
+            raise RuntimeError(f"SageMaker endpoint {found.id} could not be deleted: status Failed: {reason}")
+        return Pending(self.poll_delay, status)
+
+    def _delete_components(self, aws: Aws, found: Found, approval: Approval | None) -> None:
+        """Delete the inference components approved with the endpoint; NotYet until AWS has removed them all.
+
+        Approved: shown at scan, i.e. created no later than the newest one shown (`Approval.written_before`).
+        One created since was never approved: the endpoint is kept with it, and nothing is touched.
+        """
+        components: list[dict[str, Any]] = found.details.get("inference_components") or []
+        if not components:
+            return
+        shown_until = approval.written_before if approval else None
+        unapproved = [
+            c["name"]
+            for c in components
+            if shown_until is None or c.get("created_at") is None or float(c["created_at"]) > shown_until
+        ]
+        if unapproved:
+            many = len(unapproved) > 1
+            raise KeptError(
+                f"inference component{'s' if many else ''} {', '.join(unapproved)} on this endpoint appeared after "
+                f"the scan and {'were' if many else 'was'} not approved; the endpoint is kept"
+            )
+        client = aws.client("sagemaker", found.region)
+        for component in components:
+            if component.get("status") == "Deleting":
+                continue  # asked for already; AWS refuses a second delete
+            try:
+                client.delete_inference_component(InferenceComponentName=component["name"])
+            except ClientError as e:
+                if not (is_not_found(e) or _refused_for_state(e)):  # refused for its state: asked again next pass
+                    raise
+        left = _components(aws, found.region, found.id)
+        if left:
+            names = ", ".join(f"{c['name']} ({c.get('status') or 'unknown'})" for c in left)
+            raise NotYet(
+                f"AWS refuses to delete the endpoint while inference components live on it; deleting them first: "
+                f"{names}",
+                self.poll_delay,
+                "deleting inference components",
+            )
 
     def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
         return _describe_or_none(aws.client("sagemaker", region).describe_endpoint, EndpointName=name)
@@ -132,6 +211,7 @@ class EndpointType(_SageMakerType):
         if config_name:
             refs.append(Ref("sagemaker.endpoint-config", region, config_name, "config"))
         refs.append(Ref("logs.log-group", region, f"/aws/sagemaker/Endpoints/{name}", "log-group"))
+        components = _components(aws, region, name)
         return Found(
             type=self.key,
             region=region,
@@ -144,10 +224,55 @@ class EndpointType(_SageMakerType):
             usage={"instances": _instances(described, config)},
             details={
                 "status": described.get("EndpointStatus", ""),
+                "failure_reason": described.get("FailureReason", ""),
                 "config": config_name,
+                "variants": _variant_names(described, config),
+                "inference_components": components,
+                # What the approver was shown: components created later are not approved (see delete).
+                "written_before": max((c["created_at"] or 0.0 for c in components), default=0.0),
                 "created_at": epoch_seconds(described.get("CreationTime")),
             },
         )
+
+
+def _refused_for_state(error: ClientError) -> bool:
+    """AWS refused the call because of the resource's state (busy, or still holding components), not for good."""
+    err = error.response.get("Error", {})
+    code, message = str(err.get("Code", "")), str(err.get("Message", ""))
+    if code == "ResourceInUse":
+        return True
+    return code == "ValidationException" and not is_not_found(error) and bool(_STATE_REFUSAL.search(message))
+
+
+def _components(aws: Aws, region: str, endpoint: str) -> list[dict[str, Any]]:
+    """The inference components hosted on the endpoint: name, status, variant, created_at (epoch seconds)."""
+    pages = (
+        aws.client("sagemaker", region).get_paginator("list_inference_components").paginate(EndpointNameEquals=endpoint)
+    )
+    return [
+        {
+            "name": c["InferenceComponentName"],
+            "status": c.get("InferenceComponentStatus", ""),
+            "variant": c.get("VariantName", ""),
+            "created_at": epoch_seconds(c.get("CreationTime")),
+        }
+        for page in pages
+        for c in page.get("InferenceComponents", [])
+        if c.get("EndpointName", endpoint) == endpoint  # the filter is exact on AWS; never trust an emulator's
+    ]
+
+
+def _variant_names(endpoint: dict[str, Any], config: dict[str, Any] | None) -> list[str]:
+    """Variant names (production and shadow): the endpoint's own, or its config's when it reports none (Failed)."""
+    names: list[str] = []
+    for source in (endpoint, config or {}):
+        for key in ("ProductionVariants", "ShadowProductionVariants"):
+            for variant in source.get(key) or []:
+                if variant.get("VariantName") and variant["VariantName"] not in names:
+                    names.append(variant["VariantName"])
+        if names:
+            break
+    return names
 
 
 def _instances(endpoint: dict[str, Any], config: dict[str, Any] | None) -> list[dict[str, Any]]:

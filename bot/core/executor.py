@@ -52,19 +52,37 @@ class ExecutorOptions:
 
 
 class IntervalGate:
-    """Hands out one slot per interval; a caller learns how long to wait for its slot and nobody sleeps here."""
+    """One call per interval, measured between the calls themselves. Nobody sleeps here: a caller that may not
+    go yet learns how long to wait, and waits holding no worker.
+
+    A pass is held from `try_pass` until `passed`: the caller re-reads and re-checks the resource in between,
+    and the next pass is one interval after the call was really made (or free at once if it was not made).
+    """
+
+    HOLD_LIMIT = 120.0  # a pass not given back by then is taken back: a bug of ours must not stop every deletion
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next = 0.0
+        self._held_since: float | None = None
 
-    def reserve(self, interval: float) -> float:
-        """Seconds until the caller's slot (0 when it may go now); the next slot is one interval later."""
+    def try_pass(self) -> float:
+        """0 when the caller holds the pass now, else the seconds to wait before asking again."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + interval
-        return start - now
+            if self._held_since is not None and now - self._held_since < self.HOLD_LIMIT:
+                return 0.05  # the holder is checking its resource; its call (or not) comes within moments
+            if now < self._next:
+                return self._next - now
+            self._held_since = now
+            return 0.0
+
+    def passed(self, interval: float, called: bool) -> None:
+        """Give the pass back; `called`: the call was made just now, so the next one waits `interval`."""
+        with self._lock:
+            self._held_since = None
+            if called:
+                self._next = time.monotonic() + interval
 
 
 _GATES: dict[tuple[str, str], IntervalGate] = {}  # (account, resource type): shared by every run in the process
@@ -101,9 +119,9 @@ class _Deletion:
     ready_at: float  # when everything it depends on was gone: listings started after this may be reused
     started: float | None = None
     waiting_since: float | None = None  # the first time AWS said "not yet": the wait budget runs from here
-    slot_at: float | None = None  # the quota slot reserved for its delete call (monotonic time)
     deleting: Found | None = None  # set once the delete call was made: from then on only polled until gone
     told: str = ""  # the last waiting message posted, so that the thread hears each state once
+    called: bool = False  # the delete call of this attempt was made (it may have reached AWS)
 
 
 _LOST_LEASE = "not deleted: this run was handed to another runner, which carries on"
@@ -180,21 +198,7 @@ class _Run:
                 running[pool.submit(carry_context(self._attempt), deletions[key])] = key
 
             while waiting or running or parked:
-                for key in sorted(waiting):
-                    if any(d not in self.results for d in deps[key]):
-                        continue
-                    waiting.discard(key)
-                    blocker = next((d for d in deps[key] if self.results[d].status not in GONE), None)
-                    if blocker is not None:
-                        b = self.todo[blocker]
-                        self._finish(
-                            self.todo[key],
-                            "skipped",
-                            f"kept because {b.label} {b.name} was not deleted ({self.results[blocker].status})",
-                        )
-                    else:
-                        deletions[key] = _Deletion(self.todo[key], time.monotonic())
-                        submit(key)
+                self._start_ready(waiting, deps, deletions, submit)
                 now = time.monotonic()
                 while parked and parked[0][0] <= now:
                     submit(heapq.heappop(parked)[1])
@@ -219,6 +223,32 @@ class _Run:
                     after = future.result()
                     if after is not None and key not in self.results:
                         heapq.heappush(parked, (time.monotonic() + after, key))
+
+    def _start_ready(
+        self,
+        waiting: set[str],
+        deps: Mapping[str, list[str]],
+        deletions: dict[str, _Deletion],
+        submit: Callable[[str], None],
+    ) -> None:
+        """Start (or keep, when a dependency was not deleted) every deletion whose dependencies are done. Keeping
+        one may settle others in turn, so it repeats until nothing changes."""
+        settled = True
+        while settled:
+            settled = False
+            for key in sorted(waiting):
+                if any(d not in self.results for d in deps[key]):
+                    continue
+                waiting.discard(key)
+                settled = True
+                blocker = next((d for d in deps[key] if self.results[d].status not in GONE), None)
+                if blocker is not None:
+                    b = self.todo[blocker]
+                    reason = f"kept because {b.label} {b.name} was not deleted ({self.results[blocker].status})"
+                    self._finish(self.todo[key], "skipped", reason)
+                else:
+                    deletions[key] = _Deletion(self.todo[key], time.monotonic())
+                    submit(key)
 
     def _attempt(self, d: _Deletion) -> float | None:
         """One attempt at one deletion: None once it has a result, or the seconds after which to come back."""
@@ -246,6 +276,23 @@ class _Run:
     def _try_delete(self, d: _Deletion) -> float | None:
         """Read the resource again, check it is still the approved one and unused, then make its delete call."""
         r, rtype = d.r, self.types[d.r.type]
+        if rtype.min_delete_interval <= 0:
+            return self._check_and_delete(d)
+        # AWS's spacing (DeleteRestApi): wait for the pass holding no worker, then check and call while holding it.
+        interval = rtype.min_delete_interval if self.options.delete_interval is None else self.options.delete_interval
+        gate = _gate(self.plan.account_id, r.type)
+        after = gate.try_pass()
+        if after > 0:
+            self._tell(d, f"waiting for its turn: AWS allows one such deletion per {interval:.0f} s per account")
+            return after
+        d.called = False
+        try:
+            return self._check_and_delete(d)
+        finally:
+            gate.passed(interval, d.called)
+
+    def _check_and_delete(self, d: _Deletion) -> float | None:
+        r, rtype = d.r, self.types[d.r.type]
         current = rtype.get(self.aws, r.region, r.id)
         if current is None:
             self._finish(r, "already_gone", "", started=d.started)
@@ -256,22 +303,11 @@ class _Run:
         if change:
             self._finish(r, "skipped", change, started=d.started)
             return None
-        if rtype.min_delete_interval > 0 and d.slot_at is None:
-            interval = (
-                rtype.min_delete_interval if self.options.delete_interval is None else self.options.delete_interval
-            )
-            delay = _gate(self.plan.account_id, r.type).reserve(interval)
-            d.slot_at = time.monotonic() + delay
-            if delay > 0.01:  # come back at the slot, checks repeated then; meanwhile no worker is held
-                if delay > 1:
-                    self._event(
-                        "waiting", r, f"waiting {delay:.0f} s: AWS allows one such deletion per {interval:.0f} s"
-                    )
-                return delay
         if not self._owner():  # the checks took time: fence again right before the mutation
             self._finish(r, "skipped", _LOST_LEASE, started=d.started)
             return None
         approval = Approval(written_before=_float_or_none(r.details.get("written_before")), recheck=self._recheck(r))
+        d.called = True
         try:
             rtype.delete(self.aws, current, approval)
         except KeptError as e:
@@ -282,9 +318,8 @@ class _Run:
                 self._finish(r, "already_gone", "", started=d.started)
                 return None
             if error_code(e) == "TooManyRequestsException" and rtype.min_delete_interval > 0:
-                # Someone else in the account used the quota's slot (a colleague, another tool): take the next one.
-                d.slot_at = None
-                raise NotYet(f"AWS asked to wait: {error_message(e)}", 0.0, "TooManyRequests") from e
+                # Someone else in the account used the quota (a colleague, another tool): wait for the next pass.
+                raise NotYet(f"AWS asked to wait: {error_message(e)}", 1.0, "TooManyRequests") from e
             raise
         if not rtype.deletes_asynchronously:
             self._finish(r, "deleted", "", started=d.started)

@@ -1,9 +1,11 @@
-"""Three SageMaker listings that moto 5.2.5 does not implement, filled in from moto's own state.
+"""Four SageMaker listings that moto 5.2.5 does not implement, filled in from moto's own state (and API
+Gateway's empty list of a custom domain's base path mappings, where moto fails).
 
 The app must list SageMaker Studio user profiles and feature groups to prove a role or bucket unused (and spaces
-would follow). moto raises NotImplementedError for ListUserProfiles, ListSpaces and ListFeatureGroups, which its
-server answers with HTTP 500 and botocore retries for a minute. These answers use moto's own records where it has
-them (feature groups) and answer "none" where it keeps none (user profiles, spaces: moto cannot create them; tests
+would follow), and an endpoint's inference components to delete them first. moto raises NotImplementedError for
+ListUserProfiles, ListSpaces, ListFeatureGroups and ListInferenceComponents, which its server answers with HTTP 500
+and botocore retries for a minute. These answers use moto's own records where it has them (feature groups) and
+answer "none" where it keeps none (user profiles, spaces, inference components: moto cannot create them; tests
 that need one answer through botocore events in AWS's wire format). Applied by every moto the project starts:
 the embedded demo, the tests' servers and mocks, the benchmarks' processes. Never imported by the app itself.
 """
@@ -44,10 +46,31 @@ def apply() -> None:
     def list_spaces(self: Any) -> str:
         return json.dumps({"Spaces": []})
 
+    def list_inference_components(self: Any) -> str:
+        # moto cannot create inference components (endpoint configs without ModelName are refused): none exist.
+        return json.dumps({"InferenceComponents": []})
+
     SageMakerResponse.list_feature_groups = list_feature_groups  # type: ignore[attr-defined]
     SageMakerResponse.list_user_profiles = list_user_profiles  # type: ignore[attr-defined]
     SageMakerResponse.list_spaces = list_spaces  # type: ignore[attr-defined]
+    SageMakerResponse.list_inference_components = list_inference_components  # type: ignore[attr-defined]
     SageMakerResponse._dogcat_gaps = True  # type: ignore[attr-defined]
+    _empty_base_path_mappings()
+
+
+def _empty_base_path_mappings() -> None:
+    """API Gateway GetBasePathMappings of a custom domain that maps nothing: AWS answers an empty list, moto 5.2.5
+    raises KeyError (HTTP 500 on its server, retried by botocore)."""
+    from moto.apigateway.models import APIGatewayBackend
+
+    original = APIGatewayBackend.get_base_path_mappings
+
+    def get_base_path_mappings(self: Any, domain_name: str) -> Any:
+        if domain_name in self.domain_names and domain_name not in self.base_path_mappings:
+            return []
+        return original(self, domain_name)
+
+    APIGatewayBackend.get_base_path_mappings = get_base_path_mappings  # type: ignore[method-assign]
 
 
 def enable_only_regions(regions: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,10 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from bot.aws.base import Ref
+from bot.aws.base import Pending, Ref
 from bot.aws.clients import Aws
 from bot.aws.sagemaker import EndpointConfigType, EndpointType, ModelType
-from bot.aws.waiters import waiter_config
 
 REGION = "us-east-1"
 PREFIX = "dogcat-endpoint-"
@@ -110,7 +110,7 @@ def test_endpoint_delete_then_get_is_none(aws: Aws, workshop: str) -> None:
     assert found is not None
 
     t.delete(aws, found)
-    t.wait_gone(aws, found, timeout=5)  # moto deletes at once: no Deleting state to wait through
+    assert t.poll_gone(aws, found) is None  # moto deletes at once: no Deleting state to wait through
 
     assert ENDPOINT not in {e["EndpointName"] for e in sm(aws).list_endpoints()["Endpoints"]}
     with pytest.raises(ClientError):
@@ -318,11 +318,7 @@ def test_list_models_reads_every_page(aws: Aws) -> None:
     assert found[0].protected
 
 
-# --- waiting -----------------------------------------------------------------------------------------------------
-
-
-class FastEndpointType(EndpointType):
-    poll_delay = 0.01
+# --- waiting: one look at a time (poll_gone); the executor paces and bounds the looks ------------------------------
 
 
 def endpoint_response(status: str, **extra: Any) -> dict[str, Any]:
@@ -342,38 +338,12 @@ def endpoint_response(status: str, **extra: Any) -> dict[str, Any]:
 def endpoint_found(aws: Aws, workshop: str) -> Any:
     found = EndpointType().get(aws, REGION, ENDPOINT)
     assert found is not None
-    return found
+    # What the stubbed answers below describe: the endpoint as created on 2026-01-01.
+    return replace(found, identity=datetime(2026, 1, 1, tzinfo=UTC).isoformat())
 
 
-def test_waiter_config_is_bounded_by_timeout() -> None:
-    assert waiter_config(60, 15) == {"Delay": 15, "MaxAttempts": 5}  # polls at 0, 15, 30, 45, 60
-    assert waiter_config(3, 15) == {"Delay": 3, "MaxAttempts": 2}
-    assert waiter_config(0, 15)["MaxAttempts"] == 1
-    for timeout in (0.5, 7, 59, 600, 1800):
-        config = waiter_config(timeout, 15)
-        assert (config["MaxAttempts"] - 1) * config["Delay"] <= timeout
-        assert config["MaxAttempts"] >= 1
-
-
-def test_wait_gone_times_out_while_deleting(aws: Aws, endpoint_found: Any) -> None:
-    client = sm(aws)
-    attempts = int(waiter_config(0.05, FastEndpointType.poll_delay)["MaxAttempts"])
-    with Stubber(client) as stub:
-        for _ in range(attempts):
-            stub.add_response("describe_endpoint", endpoint_response("Deleting"), {"EndpointName": ENDPOINT})
-        start = time.monotonic()
-
-        with pytest.raises(TimeoutError, match=r"still exists after .*Deleting"):
-            FastEndpointType().wait_gone(aws, endpoint_found, timeout=0.05)
-
-        elapsed = time.monotonic() - start
-        stub.assert_no_pending_responses()  # it polled exactly the bounded number of times, then stopped
-    assert elapsed < 1.0
-
-
-def test_wait_gone_returns_when_endpoint_disappears(aws: Aws, endpoint_found: Any) -> None:
-    client = sm(aws)
-    with Stubber(client) as stub:
+def test_poll_gone_is_pending_while_deleting_then_none_once_gone(aws: Aws, endpoint_found: Any) -> None:
+    with Stubber(sm(aws)) as stub:
         stub.add_response("describe_endpoint", endpoint_response("Deleting"), {"EndpointName": ENDPOINT})
         stub.add_client_error(
             "describe_endpoint",
@@ -383,34 +353,80 @@ def test_wait_gone_returns_when_endpoint_disappears(aws: Aws, endpoint_found: An
             {"EndpointName": ENDPOINT},
         )
 
-        FastEndpointType().wait_gone(aws, endpoint_found, timeout=5)
+        first = EndpointType().poll_gone(aws, endpoint_found)
+        second = EndpointType().poll_gone(aws, endpoint_found)
+
+        stub.assert_no_pending_responses()  # one look each, no waiter loop
+    assert first == Pending(EndpointType.poll_delay, "Deleting")
+    assert second is None
+
+
+def test_poll_interval_is_a_class_attribute(aws: Aws, endpoint_found: Any) -> None:
+    class FastEndpointType(EndpointType):
+        poll_delay = 0.01
+
+    with Stubber(sm(aws)) as stub:
+        stub.add_response("describe_endpoint", endpoint_response("Deleting"), {"EndpointName": ENDPOINT})
+        assert FastEndpointType().poll_gone(aws, endpoint_found) == Pending(0.01, "Deleting")
+    assert EndpointType.poll_delay == 15.0
+
+
+def test_poll_gone_failed_endpoint_is_not_final(aws: Aws, endpoint_found: Any) -> None:
+    """A Failed endpoint (a quota error in the workshop) goes Failed -> Deleting -> gone after DeleteEndpoint;
+    botocore's endpoint_deleted waiter gave up on the first Failed and the whole chain behind it was kept."""
+    failed = replace(
+        endpoint_found, details={**endpoint_found.details, "status": "Failed", "failure_reason": "quota exceeded"}
+    )
+    with Stubber(sm(aws)) as stub:
+        stub.add_response(
+            "describe_endpoint",
+            endpoint_response("Failed", FailureReason="quota exceeded"),
+            {"EndpointName": ENDPOINT},
+        )
+        stub.add_response("describe_endpoint", endpoint_response("Deleting"), {"EndpointName": ENDPOINT})
+        stub.add_client_error("describe_endpoint", "ValidationException", f"Could not find endpoint {ENDPOINT}.", 400)
+
+        looks = [EndpointType().poll_gone(aws, failed) for _ in range(3)]
 
         stub.assert_no_pending_responses()
+    assert looks == [Pending(15.0, "Failed"), Pending(15.0, "Deleting"), None]
 
 
-def test_wait_gone_failed_endpoint_raises_runtime_error(aws: Aws, endpoint_found: Any) -> None:
-    client = sm(aws)
-    with Stubber(client) as stub:
+def test_poll_gone_raises_when_the_deletion_itself_fails(aws: Aws, endpoint_found: Any) -> None:
+    with Stubber(sm(aws)) as stub:
         stub.add_response(
             "describe_endpoint",
             endpoint_response("Failed", FailureReason="role cannot be assumed"),
             {"EndpointName": ENDPOINT},
         )
 
-        with pytest.raises(RuntimeError, match="role cannot be assumed"):
-            FastEndpointType().wait_gone(aws, endpoint_found, timeout=5)
+        with pytest.raises(RuntimeError, match="could not be deleted: status Failed: role cannot be assumed"):
+            EndpointType().poll_gone(aws, endpoint_found)
 
 
-def test_wait_gone_surfaces_unexpected_aws_error(aws: Aws, endpoint_found: Any) -> None:
-    client = sm(aws)
-    with Stubber(client) as stub:
+def test_poll_gone_a_recreated_endpoint_means_ours_is_gone(aws: Aws, endpoint_found: Any) -> None:
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    with Stubber(sm(aws)) as stub:
+        stub.add_response(
+            "describe_endpoint", endpoint_response("Creating", CreationTime=later), {"EndpointName": ENDPOINT}
+        )
+
+        assert EndpointType().poll_gone(aws, endpoint_found) is None
+
+
+def test_poll_gone_surfaces_unexpected_aws_error(aws: Aws, endpoint_found: Any) -> None:
+    with Stubber(sm(aws)) as stub:
         stub.add_client_error("describe_endpoint", "AccessDeniedException", "no", 400, {"EndpointName": ENDPOINT})
 
         with pytest.raises(ClientError) as caught:
-            FastEndpointType().wait_gone(aws, endpoint_found, timeout=5)
+            EndpointType().poll_gone(aws, endpoint_found)
 
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
     assert caught.value.operation_name == "DescribeEndpoint"
+
+
+def test_wait_gone_is_gone() -> None:
+    assert not hasattr(EndpointType, "wait_gone")  # the blocking wait held a delete worker for minutes
 
 
 def test_endpoint_deleted_between_list_and_describe_is_skipped(aws: Aws) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import boto3
@@ -201,15 +202,17 @@ def test_throttling_is_retried_by_botocore(moto_server: str) -> None:
         assert not exists(session, ident), ident
 
 
-def test_interval_gate_hands_out_spaced_slots_without_sleeping() -> None:
+def test_interval_gate_spaces_the_calls_themselves_without_sleeping() -> None:
     gate = IntervalGate()
     began = time.monotonic()
 
-    delays = [gate.reserve(30.0) for _ in range(3)]
-
+    assert gate.try_pass() == 0.0
+    assert 0 < gate.try_pass() < 1  # the holder is still checking: ask again in a moment
+    gate.passed(30.0, called=False)  # it kept its resource: no call made, the next may go at once
+    assert gate.try_pass() == 0.0
+    gate.passed(30.0, called=True)
+    assert gate.try_pass() == pytest.approx(30.0, abs=0.05)  # one interval after the call itself
     assert time.monotonic() - began < 0.1  # nobody slept
-    assert delays[0] == pytest.approx(0.0, abs=0.05)
-    assert delays[1] == pytest.approx(30.0, abs=0.05) and delays[2] == pytest.approx(60.0, abs=0.05)
 
 
 def test_keep_until_answered_after_the_scan_is_honoured(aws: Aws, stack: SeededStack) -> None:
@@ -229,3 +232,32 @@ def test_keep_until_answered_after_the_scan_is_honoured(aws: Aws, stack: SeededS
     assert f"kept until {until.isoformat()} by <@UMAI> since the scan" in results["PredictionHistory"].reason
     assert exists(boto3.session.Session(region_name=REGION), "dynamodb.table:PredictionHistory")
     assert results["InvokeModelLambda"].status == "deleted"
+
+
+def test_rest_api_quota_waits_hold_no_worker(aws: Aws, stack: SeededStack, session: boto3.session.Session) -> None:
+    """20 REST APIs behind DeleteRestApi's spacing, 2 workers: every other deletion still goes at once (SPEC)."""
+    for _ in range(19):
+        session.client("apigateway").create_rest_api(name="MLInferenceAPI")
+    plan = scan(aws, dogcat(), [REGION])
+    assert sum(1 for r in plan.to_delete if r.type == "apigateway.rest-api") == 20
+    interval = 0.3
+    finished: dict[str, float] = {}
+    calls: list[float] = []  # when each DeleteRestApi call left
+    began = time.monotonic()
+    aws.client("apigateway", REGION).meta.events.register(
+        "before-call.api-gateway.DeleteRestApi", lambda **_: calls.append(time.monotonic())
+    )
+
+    def sink(event: ProgressEvent) -> None:
+        if event.kind in ("deleted", "already_gone", "skipped", "failed"):
+            finished[event.key] = time.monotonic() - began
+
+    results = execute(aws, plan, sink, ExecutorOptions(max_workers=2, delete_interval=interval))
+
+    assert {r.status for r in results} == {"deleted"}
+    apis = sorted(t for k, t in finished.items() if k.startswith("apigateway.rest-api|"))
+    others = [t for k, t in finished.items() if not k.startswith("apigateway.rest-api|")]
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(calls)]
+    assert len(calls) == 20 and min(gaps) >= interval * 0.9, gaps  # the quota is kept
+    # With the waits holding the two workers, the rest would finish after the APIs (~5.7 s), not alongside.
+    assert max(others) < apis[-1] / 2, (max(others), apis[-1])
