@@ -12,8 +12,12 @@ on the same database.
 
 (`records.TRANSITIONS` is that diagram as data; the store refuses any other change.)
 
-A run's owner keeps a lease (``heartbeat_at``) fresh while it works; a run left ``running`` whose lease went stale
-(its process crashed or was restarted) is claimed by exactly one other runner and resumed.
+A run's owner keeps a lease (``heartbeat_at``, read from the database's own clock, so that no two machines' clocks
+need agree) fresh while it works; a run left ``running`` whose lease went stale (its process crashed or was
+restarted) is claimed by exactly one other runner and resumed. Every claim increments the run's fencing token
+(``lease_token``): heartbeats, results and the finish are compare-and-set on (plan, runner, token), so a runner
+that was taken over can write nothing more. A process that stops releases its runs (claimable at once), and a run
+whose owner was a process on the same host that no longer exists is claimed at once too.
 
 Scheduled reminders keep one row each in ``reminders``: when the next one is due, who claimed the last one and
 when. Claiming is a compare-and-set on ``next_due``, so one reminder is posted per interval however many
@@ -32,6 +36,7 @@ from bot.core.state.records import (
     TRANSITIONS,
     AuditEntry,
     HistoryEntry,
+    Lease,
     PlanRecord,
     PlanStatus,
     ReminderState,
@@ -45,6 +50,7 @@ __all__ = [
     "TRANSITIONS",
     "AuditEntry",
     "HistoryEntry",
+    "Lease",
     "PlanRecord",
     "PlanStatus",
     "ReminderState",

@@ -20,10 +20,11 @@ class PlanStatus(StrEnum):
 
 
 # The plan lifecycle, as one table: the only transitions the store makes (StateStore refuses any other).
-# A running plan "moves" to running again when another runner takes over its lapsed lease.
+# A running plan "moves" to running again when another runner takes over its lapsed lease. An approved plan whose
+# run could not start within the plan's lifetime (the app was down) expires: it needs a new approval.
 TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
     PlanStatus.PENDING: frozenset({PlanStatus.APPROVED, PlanStatus.CANCELLED, PlanStatus.EXPIRED}),
-    PlanStatus.APPROVED: frozenset({PlanStatus.RUNNING}),
+    PlanStatus.APPROVED: frozenset({PlanStatus.RUNNING, PlanStatus.EXPIRED}),
     PlanStatus.RUNNING: frozenset({PlanStatus.RUNNING, PlanStatus.DONE, PlanStatus.FAILED}),
     PlanStatus.DONE: frozenset(),
     PlanStatus.FAILED: frozenset(),
@@ -62,6 +63,11 @@ class PlanRecord:
     heartbeat_at: float | None
     attempts: int
     outcome: str
+    # migration 4: the fencing token of the current claim (incremented by every claim and release) and the
+    # process holding it, so that a process on the same host can see that the owner is gone
+    lease_token: int = 0
+    runner_host: str = ""
+    runner_pid: int = 0
 
     @property
     def plan(self) -> Plan:
@@ -73,6 +79,15 @@ class PlanRecord:
     @property
     def final(self) -> bool:
         return self.status in ENDED_STATUSES
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One claim of a run: whoever holds the plan's current token owns the run; every later claim fences it off."""
+
+    plan_id: str
+    runner: str
+    token: int
 
 
 @dataclass(frozen=True)

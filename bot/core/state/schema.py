@@ -61,6 +61,10 @@ plans = Table(
     Column("heartbeat_at", Double),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("outcome", Text, nullable=False, server_default=""),
+    # migration 4: the fencing token of the current claim, and the host and pid of the process holding it
+    Column("lease_token", Integer, nullable=False, server_default=text("0")),
+    Column("runner_host", Text, nullable=False, server_default=""),
+    Column("runner_pid", Integer, nullable=False, server_default=text("0")),
     Index("plans_status", "status"),
     Index("plans_created", "created_at"),
 )
@@ -212,10 +216,27 @@ def _owners_answers(conn: Connection) -> None:
             conn.exec_driver_sql(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION {table}_append_only()")
 
 
+_LEASE_COLUMNS = (
+    ("lease_token", "INTEGER NOT NULL DEFAULT 0"),
+    ("runner_host", "TEXT NOT NULL DEFAULT ''"),
+    ("runner_pid", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _fencing_tokens(conn: Connection) -> None:
+    """A fencing token per run and the owner's host and pid (runs claimed before have token 0, owner unknown)."""
+    # a database made by migration 1 of this app has the columns already (create_all follows `plans`)
+    present = {c["name"] for c in inspect(conn).get_columns("plans")}
+    for name, ddl in _LEASE_COLUMNS:
+        if name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE plans ADD COLUMN {name} {ddl}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "plans, results, append-only audit, reminders", _baseline),
     Migration(2, "index of the audit log by plan", _audit_by_plan),
     Migration(3, "keep-until and snooze records, unanswered reminders", _owners_answers),
+    Migration(4, "fencing tokens and the owner process of runs", _fencing_tokens),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Double, Engine, Row, cast, extract, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.keeps import KeepUntil, parse_date, today
@@ -18,6 +18,7 @@ from bot.core.state.database import begin_statement, describe, make_engine, stat
 from bot.core.state.records import (
     AuditEntry,
     HistoryEntry,
+    Lease,
     PlanRecord,
     PlanStatus,
     ReminderState,
@@ -27,6 +28,9 @@ from bot.core.state.records import (
 from bot.core.state.schema import audit, keeps, migrate, plans, reminders, results, snoozes
 
 log = logging.getLogger(__name__)
+
+# An approval given in the plan's last moments still gets this long to reach a runner and start.
+START_GRACE_SECONDS = 60.0
 
 
 class StateStore:
@@ -168,57 +172,157 @@ class StateStore:
         now = time.time() if now is None else now
         return self._cas(plan_id, "pending", "expired", "system", "expired", where=[plans.c.expires_at <= now])
 
-    def start_run(self, plan_id: str, runner: str, now: float | None = None) -> bool:
-        """approved -> running, owned by `runner`. True for exactly one caller."""
-        check_transition(PlanStatus.APPROVED, PlanStatus.RUNNING)
-        now = time.time() if now is None else now
-        with self._tx() as db:
-            cursor = db.execute(
-                update(plans)
-                .where(plans.c.id == plan_id, plans.c.status == "approved")
-                .values(
-                    status="running", runner=runner, heartbeat_at=now, started_at=now, attempts=plans.c.attempts + 1
-                )
-            )
-            won = cursor.rowcount == 1
-            if won:
-                self._audit(db, plan_id, runner, "run-started", "", now)
-        return won
+    def start_run(
+        self,
+        plan_id: str,
+        runner: str,
+        now: float | None = None,
+        host: str = "",
+        pid: int = 0,
+        start_grace: float = START_GRACE_SECONDS,
+    ) -> Lease | None:
+        """approved -> running, owned by `runner` (of process `pid` on `host`): its lease, for exactly one caller.
 
-    def claim_stale_run(self, plan_id: str, runner: str, lease_seconds: float, now: float | None = None) -> bool:
-        """Take over a run left `running` whose owner stopped renewing its lease. True for exactly one caller."""
-        check_transition(PlanStatus.RUNNING, PlanStatus.RUNNING)
-        now = time.time() if now is None else now
+        Only while the approval is within the plan's lifetime (or `start_grace` after it was given): a run that
+        could not start in time (the app was down) needs a new approval (`lapse_approval`)."""
+        check_transition(PlanStatus.APPROVED, PlanStatus.RUNNING)
+        at = time.time() if now is None else now
         with self._tx() as db:
-            cursor = db.execute(
+            row = db.execute(
                 update(plans)
                 .where(
                     plans.c.id == plan_id,
-                    plans.c.status == "running",
-                    plans.c.runner != runner,
-                    _lease_lapsed(now - lease_seconds),
+                    plans.c.status == "approved",
+                    or_(plans.c.expires_at > at, plans.c.approved_at > at - start_grace),
                 )
-                .values(runner=runner, heartbeat_at=now, attempts=plans.c.attempts + 1)
-            )
-            won = cursor.rowcount == 1
-            if won:
-                self._audit(db, plan_id, runner, "run-resumed", "the previous runner stopped", now)
-        return won
+                .values(
+                    status="running",
+                    runner=runner,
+                    heartbeat_at=self._lease_clock(now),
+                    started_at=at,
+                    attempts=plans.c.attempts + 1,
+                    **_claimed_by(host, pid),
+                )
+                .returning(plans.c.lease_token)
+            ).first()
+            if row is None:
+                return None
+            self._audit(db, plan_id, runner, "run-started", "", at)
+        return Lease(plan_id, runner, int(row.lease_token))
 
-    def heartbeat(self, plan_id: str, runner: str, now: float | None = None) -> bool:
-        """Renew the lease; False when another runner owns the run now (then stop working on it)."""
-        now = time.time() if now is None else now
+    def lapse_approval(self, plan_id: str, now: float | None = None, start_grace: float = START_GRACE_SECONDS) -> bool:
+        """approved -> expired when the run could not start within the plan's lifetime; audited. True once."""
+        at = time.time() if now is None else now
+        return self._cas(
+            plan_id,
+            "approved",
+            "expired",
+            "system",
+            "approval-lapsed",
+            "the run could not start within the plan's lifetime (the app was down); it needs a new approval",
+            where=[plans.c.expires_at <= at, plans.c.approved_at <= at - start_grace],
+            now=at,
+        )
+
+    def claim_stale_run(
+        self, plan_id: str, runner: str, lease_seconds: float, now: float | None = None, host: str = "", pid: int = 0
+    ) -> Lease | None:
+        """Take over a run left `running` whose owner stopped renewing its lease (or released it), by the database's
+        clock: the new lease, for exactly one caller."""
+        return self._take_over(
+            plan_id,
+            runner,
+            [_lease_lapsed(self._lease_clock(now) - lease_seconds)],
+            "the previous runner stopped",
+            now,
+            host,
+            pid,
+        )
+
+    def claim_orphaned_run(
+        self, plan_id: str, runner: str, seen: Lease, dead_pid: int, host: str, pid: int = 0, now: float | None = None
+    ) -> Lease | None:
+        """Take over at once, lease or not, the run `seen` held by process `dead_pid` on this `host`, which the
+        caller found gone (a pid means something only on its own host): the new lease, for exactly one caller."""
+        held = [
+            plans.c.runner == seen.runner,
+            plans.c.lease_token == seen.token,
+            plans.c.runner_host == host,
+            plans.c.runner_pid == dead_pid,
+        ]
+        detail = f"the previous runner's process ({dead_pid}) on this host is gone"
+        return self._take_over(plan_id, runner, held, detail, now, host, pid)
+
+    def _take_over(
+        self,
+        plan_id: str,
+        runner: str,
+        where: Sequence[ColumnElement[bool]],
+        detail: str,
+        now: float | None,
+        host: str,
+        pid: int,
+    ) -> Lease | None:
+        check_transition(PlanStatus.RUNNING, PlanStatus.RUNNING)
+        with self._tx() as db:
+            row = db.execute(
+                update(plans)
+                .where(plans.c.id == plan_id, plans.c.status == "running", *where)
+                .values(
+                    runner=runner,
+                    heartbeat_at=self._lease_clock(now),
+                    attempts=plans.c.attempts + 1,
+                    **_claimed_by(host, pid),
+                )
+                .returning(plans.c.lease_token)
+            ).first()
+            if row is None:
+                return None
+            self._audit(db, plan_id, runner, "run-resumed", detail, time.time() if now is None else now)
+        return Lease(plan_id, runner, int(row.lease_token))
+
+    def heartbeat(self, plan_id: str, runner: str, now: float | None = None, token: int | None = None) -> bool:
+        """Renew the lease (by the database's clock); False when another runner owns the run now (then stop)."""
+        owner = [plans.c.runner == runner] + ([plans.c.lease_token == token] if token is not None else [])
         with self._tx() as db:
             cursor = db.execute(
                 update(plans)
-                .where(plans.c.id == plan_id, plans.c.status == "running", plans.c.runner == runner)
-                .values(heartbeat_at=now)
+                .where(plans.c.id == plan_id, plans.c.status == "running", *owner)
+                .values(heartbeat_at=self._lease_clock(now))
             )
             return cursor.rowcount == 1
 
-    def finish_run(self, plan_id: str, runner: str, status: str, outcome: str, now: float | None = None) -> bool:
+    def owns(self, lease: Lease) -> bool:
+        """Whether `lease` is still the run's current claim (one indexed read)."""
+        with self._read() as db:
+            return db.execute(select(plans.c.id).where(*_held_by(lease))).first() is not None
+
+    def release_run(self, lease: Lease, detail: str = "the runner's process is stopping") -> bool:
+        """Hand a run over: it stays running, claimable at once by any runner; `lease` is fenced off. Audited."""
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans)
+                .where(*_held_by(lease))
+                .values(heartbeat_at=None, runner="", lease_token=plans.c.lease_token + 1, runner_host="", runner_pid=0)
+            )
+            released = cursor.rowcount == 1
+            if released:
+                self._audit(db, lease.plan_id, lease.runner, "run-released", detail, time.time())
+        return released
+
+    def finish_run(
+        self,
+        plan_id: str,
+        runner: str,
+        status: str,
+        outcome: str,
+        now: float | None = None,
+        token: int | None = None,
+    ) -> bool:
+        """running -> done | failed, by the run's owner (and, given `token`, only its current claim)."""
         if status not in (PlanStatus.DONE, PlanStatus.FAILED):
             raise ValueError(f"a run finishes done or failed, not {status!r}")
+        owner = [plans.c.runner == runner] + ([plans.c.lease_token == token] if token is not None else [])
         return self._cas(
             plan_id,
             "running",
@@ -226,18 +330,30 @@ class StateStore:
             runner,
             f"run-{status}",
             outcome,
-            where=[plans.c.runner == runner],
+            where=owner,
             sets={"finished_at": time.time() if now is None else now, "outcome": outcome},
             now=now,
         )
 
     def stale_runs(self, lease_seconds: float, now: float | None = None) -> list[PlanRecord]:
-        now = time.time() if now is None else now
+        """Running plans whose lease lapsed by the database's clock (or was released)."""
         return self._plans(
             select(plans)
-            .where(plans.c.status == "running", _lease_lapsed(now - lease_seconds))
+            .where(plans.c.status == "running", _lease_lapsed(self._lease_clock(now) - lease_seconds))
             .order_by(plans.c.created_at)
         )
+
+    def runs_on_host(self, host: str) -> list[PlanRecord]:
+        """Running plans whose owner is a process on `host` (a process there can tell whether it still exists)."""
+        return self._plans(
+            select(plans)
+            .where(plans.c.status == "running", plans.c.runner_host == host, plans.c.runner_pid != 0)
+            .order_by(plans.c.created_at)
+        )
+
+    def _lease_clock(self, now: float | None) -> ColumnElement[Any]:
+        """What leases are measured by: the database's clock; an explicit `now` stands in for it (tests)."""
+        return literal(now, Double) if now is not None else _database_clock(self.dialect)
 
     def approved_unstarted(self, older_than: float, now: float | None = None) -> list[PlanRecord]:
         """Approved plans whose run never started (the process died between approval and start)."""
@@ -404,8 +520,12 @@ class StateStore:
 
     # -- results and audit -------------------------------------------------------------------------------------
 
-    def record_result(self, plan_id: str, result: ResourceResult, now: float | None = None) -> None:
-        """Store a resource's final result (the latest wins), so that a resumed run does not redo it."""
+    def record_result(
+        self, plan_id: str, result: ResourceResult, now: float | None = None, lease: Lease | None = None
+    ) -> bool:
+        """Store a resource's final result (the latest wins), so that a resumed run does not redo it.
+
+        Given the run's `lease`, only while it is the current claim (False otherwise: nothing is written)."""
         if result.status not in RESULT_STATUSES:
             raise ValueError(f"not a final result: {result.status!r}")
         now = time.time() if now is None else now
@@ -423,9 +543,13 @@ class StateStore:
         )
         latest = {c: stmt.excluded[c] for c in ("status", "reason", "error_code", "seconds", "recorded_at")}
         with self._tx() as db:
+            # the owner check writes the plan's row, so a takeover waits for this transaction (or this for it)
+            if lease is not None and not db.execute(_touch(lease)).rowcount:
+                return False
             db.execute(stmt.on_conflict_do_update(index_elements=[results.c.plan_id, results.c.key], set_=latest))
             detail = f"{result.key}: {result.status}" + (f" ({result.error_code})" if result.error_code else "")
             self._audit(db, plan_id, "system", "result", detail, now)
+        return True
 
     def results(self, plan_id: str) -> dict[str, ResourceResult]:
         with self._read() as db:
@@ -462,8 +586,37 @@ class StateStore:
         db.execute(audit.insert().values(at=now, plan_id=plan_id, actor=actor, action=action, detail=detail))
 
 
-def _lease_lapsed(before: float) -> ColumnElement[bool]:
+def _lease_lapsed(before: ColumnElement[Any]) -> ColumnElement[bool]:
     return or_(plans.c.heartbeat_at.is_(None), plans.c.heartbeat_at < before)
+
+
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+
+
+def _database_clock(dialect: str) -> ColumnElement[Any]:
+    """The database server's current time in Unix seconds: one clock for every runner, whatever theirs say."""
+    if dialect == "sqlite":  # julianday: milliseconds (unixepoch('subsec') needs SQLite 3.42)
+        return (func.julianday("now") - _UNIX_EPOCH_JULIAN_DAY) * 86400.0
+    return cast(extract("epoch", func.clock_timestamp()), Double)
+
+
+def _claimed_by(host: str, pid: int) -> dict[str, Any]:
+    """What every claim sets: a new fencing token, and the process that holds it."""
+    return {"lease_token": plans.c.lease_token + 1, "runner_host": host, "runner_pid": pid}
+
+
+def _held_by(lease: Lease) -> tuple[ColumnElement[bool], ...]:
+    return (
+        plans.c.id == lease.plan_id,
+        plans.c.status == "running",
+        plans.c.runner == lease.runner,
+        plans.c.lease_token == lease.token,
+    )
+
+
+def _touch(lease: Lease) -> Any:
+    """An UPDATE that changes nothing but matches (and locks) the plan's row only while `lease` holds the run."""
+    return update(plans).where(*_held_by(lease)).values(lease_token=plans.c.lease_token)
 
 
 def _record(row: Row[Any]) -> PlanRecord:
