@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 UNIT := not e2e and not reliability and not slow
 
-.PHONY: demo test test-fast lint fmt bench clean
+.PHONY: demo test test-fast lint fmt bench clean i18n-extract i18n-update i18n-compile
 
 # The runtime (requirements.txt) and development pins (requirements-dev.txt), then the project itself, editable,
 # so that the `dogcat-cleanup` console script exists in .venv/bin.
@@ -37,6 +37,21 @@ test: lint
 test-fast: $(STAMP)
 	$(BIN)/python -m tests.postgres --ensure
 	$(BIN)/python -m pytest -m "$(UNIT)"
+
+# Message catalogs (bot/i18n.py): extract the texts into a template, merge it into each language's .po (then
+# translate what is new or fuzzy), compile the .po files into the .mo files the app reads.
+LOCALES := bot/locales
+PYBABEL := $(BIN)/pybabel
+I18N_KEYWORDS := --no-default-keywords -k _ -k N_ -k n_:1,2 -k NP_:1,2
+
+i18n-extract: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output -o $(LOCALES)/messages.pot .
+
+i18n-update: i18n-extract
+	$(PYBABEL) update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --ignore-obsolete
+
+i18n-compile: $(STAMP)
+	$(PYBABEL) compile -d $(LOCALES) -D messages --statistics
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

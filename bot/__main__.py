@@ -26,17 +26,12 @@ def main(argv: list[str]) -> int:
         from bot.cli import main as cli
 
         return cli(argv)
-    from bot.aws.registry import RESOURCE_TYPES
-    from bot.config import ConfigError, Settings
-    from bot.profiles import ProfileError, load_profiles
-    from bot.serve import serve
-    from bot.slack.reminders import check_reminders
+    from bot.config import ConfigError
+    from bot.profiles import ProfileError
+    from bot.serve import checked_settings, serve
 
     try:
-        settings = Settings.from_env()
-        settings.require_slack()
-        profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))  # fail now, not mid-request
-        check_reminders(settings.reminders, profiles)  # a reminder for an unknown profile, too
+        settings = checked_settings()
     except (ConfigError, ProfileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -19,7 +19,17 @@ from bot.config import ConfigError, Settings, parse_regions
 from bot.core.accounts import Fleet, UnknownAccountError, scan_fleet
 from bot.core.executor import ExecutorOptions
 from bot.core.keeps import KeepUntil
-from bot.core.plan import Plan, ProgressEvent, ResourceResult, split_key
+from bot.core.plan import (
+    Plan,
+    PlannedResource,
+    ProgressEvent,
+    ResourceResult,
+    RunVerdict,
+    is_refused,
+    refusals,
+    run_verdict,
+    split_key,
+)
 from bot.core.pricing import format_monthly
 from bot.core.runs import RunOwner
 from bot.core.savings import MonthSavings, savings_report
@@ -66,7 +76,7 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
         return savings_main(args.months, out)
     try:
         settings = Settings.from_env()
-        regions = parse_regions(",".join(args.region)) or settings.regions
+        regions = parse_regions(",".join(args.region), "--region") or settings.regions
         profile = _profile(settings, args.profile)
         accounts = _accounts(args.account)
     except (ConfigError, ProfileError) as e:
@@ -137,7 +147,7 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
     out.write(f"Run {record.id} (recorded in the state store)\n")
     if outcome.error:
         out.write(f"The cleanup stopped with an error: {outcome.error}\n")
-    out.write(render_results(outcome.results, time.monotonic() - started))
+    out.write(render_results(outcome.results, time.monotonic() - started, len(plan.to_delete)))
     return EXIT_FAILED if outcome.status != "done" else 0
 
 
@@ -205,6 +215,7 @@ def _render_one(plan: Plan, head: str = "") -> str:
     rows += [(r.service, r.label, r.region, r.name, format_monthly(r.monthly_cost), r.reason) for r in plan.to_delete]
     lines += _table(rows)
     lines += [f"  {r.name}: {r.contents_text()}" for r in plan.to_delete if r.contents_text()]
+    lines += [f"  {r.name}: status {r.details['status']}" for r in plan.to_delete if _status_shown(r)]
     if plan.kept:
         lines += ["", "Kept (will NOT be deleted):"]
         rows = [("SERVICE", "TYPE", "REGION", "NAME", "KEPT", "WHY")]
@@ -214,6 +225,11 @@ def _render_one(plan: Plan, head: str = "") -> str:
     if plan.problems:
         lines += ["", "Could not check:"] + [f"  {p}" for p in plan.problems]
     return "\n".join(lines) + "\n"
+
+
+def _status_shown(r: PlannedResource) -> bool:
+    """An endpoint's AWS status (Failed, Creating...) tells the approver what the deletion will meet."""
+    return r.type == "sagemaker.endpoint" and bool(r.details.get("status"))
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
@@ -232,12 +248,25 @@ def render_event(event: ProgressEvent) -> str:
     return text
 
 
-def render_results(results: list[ResourceResult], seconds: float) -> str:
+_VERDICT_HEADS = {
+    RunVerdict.ALL_DONE: "Done",
+    RunVerdict.PARTLY_DONE: "Partly done",
+    RunVerdict.SOME_FAILED: "Finished with failures",
+    RunVerdict.NOTHING_DELETED: "Nothing deleted",
+    RunVerdict.REFUSED: "Refused, nothing deleted",
+}
+
+
+def render_results(results: list[ResourceResult], seconds: float, planned: int | None = None) -> str:
+    """The end of a run: what it did as a whole, a refusal said once, then one line per resource."""
     counts = {status: sum(1 for r in results if r.status == status) for status in _SYMBOL}
     summary = ", ".join(f"{n} {_SYMBOL[s].lower()}" for s, n in counts.items() if n)
-    lines = ["", f"Done in {seconds:.1f} s: {summary or 'nothing to do'}"]
+    head = _VERDICT_HEADS[run_verdict(results, len(results) if planned is None else planned)]
+    lines = ["", f"{head} in {seconds:.1f} s: {summary or 'nothing to do'}"]
+    lines += [f"Refused{f' in account {a}' if a else ''}: {why}" for a, why in refusals(results).items()]
     for r in results:
         detail = f" {r.error_code}: {r.reason}" if r.error_code else (f" ({r.reason})" if r.reason else "")
+        detail = "" if is_refused(r) else detail  # said once, above
         account = split_key(r.key)[0]
         where = f"{account} {r.region}" if account else r.region
         lines.append(f"  {_SYMBOL[r.status]:<12} {r.label} {r.name} ({where}){detail}")

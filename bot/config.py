@@ -17,6 +17,7 @@ from typing import Any
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_STATE_DB = "cleanup.sqlite3"
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_LIST_SEPARATORS = re.compile(r"[\s,]+")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _REMINDER_RE = re.compile(r"^(?P<profile>[^@\s,:]+)@(?P<channel>[^@\s,:]+):(?P<number>\d+)(?P<unit>[mhd])$")
@@ -53,11 +54,16 @@ class Reminder:
         return f"{number} {_UNIT_WORDS[unit]}{'' if number == 1 else 's'}"
 
 
-def parse_regions(text: str) -> tuple[str, ...]:
-    regions = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+def split_list(text: str) -> list[str]:
+    """A list as people type it: items separated by commas, white space, or both ("a,b", "a b", "a, b")."""
+    return [item for item in _LIST_SEPARATORS.split(text) if item]
+
+
+def parse_regions(text: str, name: str = "CLEANUP_REGIONS") -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(split_list(text)))
     for region in regions:
         if not _REGION_RE.match(region):
-            raise ConfigError(f"CLEANUP_REGIONS: {region!r} is not an AWS region name (like us-east-1)")
+            raise ConfigError(f"{name}: {region!r} is not an AWS region name (like us-east-1)")
     return regions
 
 
@@ -154,6 +160,16 @@ def parse_reminders(text: str) -> tuple[Reminder, ...]:
         seen[reminder.key] = entry
         reminders.append(reminder)
     return tuple(reminders)
+
+
+def parse_language(name: str, text: str) -> str:
+    """CLEANUP_LANGUAGE: a language the app has catalogs for (bot/i18n.py)."""
+    from bot.i18n import LANGUAGES
+
+    lang = text.strip().lower()
+    if lang not in LANGUAGES:
+        raise ConfigError(f"{name}: {text!r} is not a supported language ({' or '.join(LANGUAGES)})")
+    return lang
 
 
 def is_region_name(text: str) -> bool:
@@ -332,6 +348,15 @@ SETTINGS: tuple[Setting, ...] = (
         "plan_ttl_minutes",
     ),
     Setting(
+        "CLEANUP_LANGUAGE",
+        "en",
+        parse_language,
+        "Language of channel messages: en or vi. Modals and replies only one person sees follow that person's Slack "
+        "locale when it is en or vi; the command line follows LANG. Either way, the word to type stays confirm.",
+        APPROVAL,
+        "language",
+    ),
+    Setting(
         "CLEANUP_STATE_DB",
         "",
         lambda name, text: parse_state_db(text, ""),
@@ -463,6 +488,7 @@ class Settings:
     approvers: frozenset[str] = _default("approvers")
     allow_self_approval: bool = _default("allow_self_approval")
     plan_ttl_minutes: float = _default("plan_ttl_minutes")
+    language: str = _default("language")  # channel messages; people's own replies follow their locale
     state_db: str = _default("state_db")  # from_env: CLEANUP_STATE_DB, else DATABASE_URL, else the SQLite file
     profiles_file: str = _default("profiles_file")
     notify_channel: str = _default("notify_channel")

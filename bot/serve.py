@@ -8,11 +8,30 @@ the Procfile reads through bot/serve_config.py). Bolt's built-in `app.start()` i
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 from typing import Any
 
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def checked_settings() -> Settings:
+    """The settings, checked as serving needs them: every variable, the Slack credentials, the profiles file and
+    the reminders' profiles. ConfigError or ProfileError, with the message people read, when one cannot work.
+
+    `python -m bot`, the gunicorn master (bot/serve_config.py, before any worker boots) and bot/slack/wsgi.py all
+    call it, so a bad setting stops each with the same one line."""
+    from bot.aws.registry import RESOURCE_TYPES
+    from bot.profiles import load_profiles
+    from bot.slack.reminders import check_reminders
+
+    settings = Settings.from_env()
+    settings.require_slack()
+    profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))  # fail now, not mid-request
+    check_reminders(settings.reminders, profiles)  # a reminder for an unknown profile, too
+    return settings
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -26,7 +45,20 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "graceful_timeout": 10,
         "preload_app": False,  # the runner's threads belong in each worker
         "errorlog": "-",
+        "worker_exit": hand_over_runs,  # a stopping worker (SIGTERM, as on every deploy) hands its runs over
     }
+
+
+def hand_over_runs(_arbiter: Any = None, _worker: Any = None) -> None:
+    """Stop this process's runners: each run stops at its next safe point and is released for the next process
+    (gunicorn's worker_exit hook, and the end of Socket Mode)."""
+    from bot.slack.runner import stop_serving
+
+    stop_serving()
+
+
+def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)  # unwinds the main thread's wait, so that the runs are handed over on the way out
 
 
 def serve(settings: Settings) -> None:
@@ -45,9 +77,16 @@ def serve_socket_mode(settings: Settings) -> None:
 
     assembled = build(settings)
     log.info("serving Slack in Socket Mode")
-    OnceSocketModeHandler(
+    handler = OnceSocketModeHandler(
         assembled.app, settings.slack_app_token, web_client=WebClient(base_url=settings.slack_api_url)
-    ).start()
+    )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        handler.start()
+    finally:
+        log.info("stopping: handing the runs over")
+        hand_over_runs()
+        handler.close()
 
 
 def serve_http(settings: Settings) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SETTINGS, ConfigError, Settings, render_env_example
+from bot.config import SETTINGS, ConfigError, Settings, parse_regions, render_env_example
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,3 +62,20 @@ def test_http_settings_are_read_and_checked() -> None:
         Settings.from_env({"WEB_CONCURRENCY": "0"})
     with pytest.raises(ConfigError, match="PORT must be a whole number"):
         Settings.from_env({"PORT": "http"})
+
+
+@pytest.mark.parametrize(
+    "typed", ["us-east-1,us-west-2", "us-east-1 us-west-2", " us-east-1 ,  us-west-2,", "us-east-1,\tus-west-2"]
+)
+def test_regions_are_separated_by_commas_spaces_or_both(typed: str) -> None:
+    assert Settings.from_env({"CLEANUP_REGIONS": typed}).regions == ("us-east-1", "us-west-2")
+    assert parse_regions(typed) == ("us-east-1", "us-west-2")
+
+
+def test_an_unknown_region_is_named_with_where_it_was_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError, match="CLEANUP_REGIONS: 'moon-1' is not an AWS region name"):
+        Settings.from_env({"CLEANUP_REGIONS": "us-east-1, moon-1"})
+    from bot.cli import main
+
+    assert main(["scan", "dogcat", "--region", "us-east-1,moon-1"]) == 2  # refused before any AWS call
+    assert "--region: 'moon-1' is not an AWS region name" in capsys.readouterr().err

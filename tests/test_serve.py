@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _serve_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
     """bot.serve_config's module-level names (what gunicorn's --config reads), loaded with `env`, without .env."""
-    for name in ("HOST", "PORT", "WEB_CONCURRENCY"):
+    for name in ("HOST", "PORT", "WEB_CONCURRENCY", "CLEANUP_PROFILES", "CLEANUP_REMINDERS"):
         monkeypatch.delenv(name, raising=False)
+    # the master checks every setting a worker needs, the Slack credentials too
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test-secret", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(dotenv, "load_dotenv", lambda *a, **k: False)

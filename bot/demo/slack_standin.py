@@ -3,9 +3,15 @@
 A small threaded HTTP server on 127.0.0.1 that records every Web API call (method, form or JSON arguments) and
 answers the way Slack does for the methods the app uses: ``auth.test``, ``chat.postMessage`` (ok, channel, ts),
 ``chat.update``, ``chat.postEphemeral``, ``views.open``, ``views.update``, ``conversations.info``,
-``chat.getPermalink``, ``apps.connections.open`` (with the URL that ``socket_mode`` issues, when a test sets
+``chat.getPermalink``, ``users.info`` (with each person's ``locales`` entry when asked with ``include_locale``),
+``apps.connections.open`` (with the URL that ``socket_mode`` issues, when a test sets
 it: see tests/socket_mode_standin.py). Channels listed in ``not_in_channel`` answer ``not_in_channel`` like a
 channel the bot was never invited to. Slash-command ``response_url`` posts (``/respond/...``) are recorded too.
+
+Slack's bad minutes, for the reliability tests: ``fail_for(seconds, kind)`` opens a window in which every Web API
+call (or only some methods) fails the way Slack does: ``server_error`` (HTTP 500 with an HTML page, from the
+edge), ``ratelimited`` (HTTP 429 with ``Retry-After`` and Slack's JSON error) or ``drop`` (the connection closed
+without an answer). Those calls are kept in ``faulted``, not in ``calls``, which stays what Slack answered.
 
 Point the app at it with ``SLACK_API_URL=<standin.api_url>``. It keeps the messages it was sent, so a transcript
 can be rendered from ``messages`` and ``calls``. Tokens are never recorded.
@@ -20,10 +26,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 BOT_USER = "UBOTCLEAN"
+DEFAULT_LOCALE = "en-US"
 BOT_ID = "BBOTCLEAN"
 TEAM = "T0DOGCAT"
 
@@ -46,6 +53,22 @@ class Message:
     updates: int = 0
 
 
+FaultKind = Literal["server_error", "ratelimited", "drop"]
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window in which Slack fails: every call, or only those to `methods`, until `until` (time.monotonic())."""
+
+    kind: FaultKind
+    until: float
+    retry_after: int = 1  # seconds, for ratelimited
+    methods: frozenset[str] = frozenset()
+
+    def hits(self, method: str) -> bool:
+        return time.monotonic() < self.until and (not self.methods or method in self.methods)
+
+
 def _decode(value: Any) -> Any:
     """Form-encoded arguments carry JSON as strings (blocks, view); decode them like Slack does."""
     if isinstance(value, str) and value[:1] in "[{":
@@ -62,6 +85,12 @@ class SlackStandIn:
         self.messages: dict[tuple[str, str], Message] = {}
         self.not_in_channel: set[str] = set()
         self.failures: dict[str, str] = {}  # method -> error to answer with
+        # users.info: each person's Slack locale (include_locale), DEFAULT_LOCALE for anyone not listed
+        self.locales: dict[str, str] = {}
+        self.team_id = TEAM  # the installing workspace, as auth.test names it
+        self.enterprise_id = ""  # set: the workspace is part of that Enterprise Grid org (auth.test says so)
+        self.outage: Outage | None = None  # see fail_for
+        self.faulted: list[Call] = []  # calls that met the outage
         # issues a Socket Mode WebSocket URL for apps.connections.open; unset, it answers ok without a URL
         self.socket_mode: Callable[[], str] | None = None
         self._lock = threading.Condition()
@@ -90,6 +119,10 @@ class SlackStandIn:
                     body = standin._record("response_url", {**args, "url_path": path}, {"ok": True})
                 else:
                     method = path.rsplit("/", 1)[-1]
+                    outage = standin._outage_for(method, args)
+                    if outage is not None:
+                        self._fail(outage)
+                        return
                     bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
                     body = standin._answer(method, args, app_token=bearer.startswith("xapp-"))
                 data = json.dumps(body).encode()
@@ -100,6 +133,22 @@ class SlackStandIn:
                 self.wfile.write(data)
 
             do_GET = do_POST
+
+            def _fail(self, outage: Outage) -> None:
+                if outage.kind == "drop":  # no status line at all: the client sees the connection end
+                    self.close_connection = True
+                    return
+                if outage.kind == "ratelimited":
+                    status, ctype, data = 429, "application/json; charset=utf-8", b'{"ok":false,"error":"ratelimited"}'
+                else:
+                    status, ctype, data = 500, "text/html", b"<html><body><h1>500 Server Error</h1></body></html>"
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                if outage.kind == "ratelimited":
+                    self.send_header("Retry-After", str(outage.retry_after))
+                self.end_headers()
+                self.wfile.write(data)
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
@@ -133,6 +182,29 @@ class SlackStandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- faults ---------------------------------------------------------------------------------------------------
+
+    def fail_for(
+        self, seconds: float, kind: FaultKind = "server_error", methods: tuple[str, ...] = (), retry_after: int = 1
+    ) -> Outage:
+        """From now on, for `seconds`, answer every call (or those to `methods`) with the fault `kind`."""
+        with self._lock:
+            self.outage = Outage(kind, time.monotonic() + seconds, retry_after, frozenset(methods))
+            return self.outage
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self.outage = None
+
+    def _outage_for(self, method: str, args: dict[str, Any]) -> Outage | None:
+        with self._lock:
+            outage = self.outage
+            if outage is None or not outage.hits(method):
+                return None
+            self.faulted.append(Call(method, args, response={"fault": outage.kind}))
+            self._lock.notify_all()
+            return outage
+
     # -- answering -----------------------------------------------------------------------------------------------
 
     def _ts(self) -> str:
@@ -160,16 +232,19 @@ class SlackStandIn:
             return {"ok": True, "url": self.socket_mode()}
         channel = str(args.get("channel", ""))
         if method == "auth.test":
-            return {
+            answer: dict[str, Any] = {
                 "ok": True,
                 "url": "https://dogcat.example.slack.com/",
                 "team": "Dogcat",
                 "user": "dogcat-cleanup",
-                "team_id": TEAM,
+                "team_id": self.team_id,
                 "user_id": BOT_USER,
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             }
+            if self.enterprise_id:
+                answer["enterprise_id"] = self.enterprise_id
+            return answer
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") and not channel:
             return {"ok": False, "error": "channel_not_found"}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") and channel in self.not_in_channel:
@@ -207,6 +282,14 @@ class SlackStandIn:
                 return {"ok": False, "error": "invalid_trigger_id"}
             view = _decode(args.get("view")) or {}
             return {"ok": True, "view": {"id": f"V{next(self._seq):08d}", "team_id": TEAM, **view}}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            if not user:
+                return {"ok": False, "error": "user_not_found"}
+            info: dict[str, Any] = {"id": user, "team_id": self.team_id, "name": user.lower(), "is_bot": False}
+            if str(args.get("include_locale", "")).lower() in ("true", "1"):
+                info["locale"] = self.locales.get(user, DEFAULT_LOCALE)
+            return {"ok": True, "user": info}
         if method == "conversations.info":
             return {
                 "ok": True,

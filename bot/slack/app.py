@@ -19,6 +19,7 @@ from bot.core.scanner import scan_workers
 from bot.core.state import StateStore
 from bot.profiles import load_profiles
 from bot.slack.feed import Feed
+from bot.slack.installation import Installation
 from bot.slack.listeners import register_listeners
 from bot.slack.reminders import ReminderScheduler, SchedulerOptions
 from bot.slack.runner import Runner, RunnerOptions
@@ -65,7 +66,9 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
         on_finished=feed.run_finished if feed else None,
         fleet=fleet,
     )
-    service = CleanupService(settings, store, aws, slack, profiles, runner, fleet=fleet)
+    installation = Installation(client)
+    installation.workspace()  # asked now, not during the first click's 3 seconds before views.open
+    service = CleanupService(settings, store, aws, slack, profiles, runner, fleet=fleet, installation=installation)
     reminders = (
         ReminderScheduler(settings, store, aws, slack, profiles, SchedulerOptions.from_settings(settings))
         if settings.reminders

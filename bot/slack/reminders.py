@@ -40,6 +40,7 @@ from bot.core.keeps import UNANSWERED_INTERVALS
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError, scan
 from bot.core.state import PlanRecord, ReminderState, StateStore
+from bot.i18n import translator
 from bot.profiles import Profile
 from bot.slack import blocks
 from bot.slack.web import SlackWeb
@@ -174,8 +175,10 @@ class ReminderScheduler:
         record = self.store.create_plan(plan, reminder.channel, blocks.REMINDER_REQUESTER, ttl)
         self.store.audit(record.id, ACTOR, "reminder", f"{reminder.text}: {old} older than {reminder.every}")
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
-        text = f"Reminder: {blocks.plan_text(plan)}"
-        body = blocks.plan_blocks(plan, ctx)
+        lang = self.settings.language  # a channel message: the channel's language
+        t = translator(lang)
+        text = t._("Reminder: {plan}", plan=blocks.plan_text(plan, lang))
+        body = blocks.plan_blocks(plan, ctx, lang=lang)
         ts = ""
         if (
             previous is not None
@@ -196,16 +199,30 @@ class ReminderScheduler:
             return "could not post the reminder (see the log)", None
         self.store.set_message(record.id, ts)
         if blocks.needs_full_list(plan):
-            for message in blocks.full_list_messages(plan):
-                self.slack.post(reminder.channel, "Full list of the plan", message, ts)
+            for message in blocks.full_list_messages(plan, lang):
+                self.slack.post(reminder.channel, t._("Full list of the plan"), message, ts)
         verb = f"updated the pending reminder (plan {previous.id})" if updated and previous else "posted"
         outcome = f"{verb}: plan {record.id}, {old} older than {reminder.every}"
         if unanswered == UNANSWERED_INTERVALS and self.settings.approvers:  # == : once per unanswered streak
-            mention = blocks.approvers_mention_text(self.settings.approvers, unanswered, reminder.every)
-            if self.slack.post(reminder.channel, "Reminder unanswered", [blocks.section(mention)], ts):
+            every = every_text(reminder, lang)
+            mention = blocks.approvers_mention_text(self.settings.approvers, unanswered, every, lang)
+            if self.slack.post(reminder.channel, t._("Reminder unanswered"), [blocks.section(mention)], ts):
                 self.store.audit(record.id, ACTOR, "approvers-mentioned", f"unanswered for {unanswered} intervals")
                 outcome += f"; mentioned the approvers ({unanswered} intervals unanswered)"
         return outcome, record.id
 
     def _post(self, channel: str, text: str, body: list[dict[str, Any]]) -> str:
         return self.slack.post(channel, text, body)
+
+
+def every_text(reminder: Reminder, lang: str) -> str:
+    """The interval for people, in their language: "24 hours", "24 giờ"."""
+    t = translator(lang)
+    unit = reminder.text.rsplit(":", 1)[-1][-1]
+    seconds = {"m": 60, "h": 3600, "d": 86400}[unit]
+    n = int(reminder.interval // seconds)
+    if unit == "m":
+        return t.n_("{n} minute", "{n} minutes", n)
+    if unit == "h":
+        return t.n_("{n} hour", "{n} hours", n)
+    return t.n_("{n} day", "{n} days", n)

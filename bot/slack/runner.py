@@ -22,8 +22,8 @@ from bot.config import Settings
 from bot.core.accounts import Fleet
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
-from bot.core.runs import RunOwner, new_runner_id
-from bot.core.state import PlanRecord, StateStore
+from bot.core.runs import RunOutcome, RunOwner, new_runner_id
+from bot.core.state import Lease, PlanRecord, StateStore
 from bot.slack import blocks
 from bot.slack.web import SlackWeb
 
@@ -31,12 +31,30 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 60.0
 
+# The runners of served apps, stopped (their runs handed over) when the process stops: see `stop_serving`.
+_SERVING: set[Runner] = set()
+_SERVING_LOCK = threading.Lock()
+
+
+def stop_serving(timeout: float | None = None) -> None:
+    """Stop every serving runner of this process, handing their runs over (SIGTERM, gunicorn's worker exit)."""
+    with _SERVING_LOCK:
+        runners = list(_SERVING)
+    for runner in runners:
+        try:
+            runner.stop(timeout)
+        except Exception:
+            log.exception("stopping the runner failed")
+
 
 @dataclass(frozen=True)
 class RunnerOptions:
     lease_seconds: float = DEFAULT_LEASE_SECONDS  # a run whose owner is silent this long is taken over
     progress_interval: float = 1.0  # at most one chat.update of the progress message per interval
     executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    # On stop, how long active runs get to reach their next safe point before their leases are released anyway
+    # (within gunicorn's graceful_timeout, after which the worker is killed).
+    stop_timeout: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerOptions:
@@ -85,24 +103,58 @@ class Runner:
     def start_janitor(self) -> None:
         """Resume abandoned runs now, then keep expiring old plans and resuming abandoned runs."""
         if self._janitor is None:
+            with _SERVING_LOCK:
+                _SERVING.add(self)
             self._janitor = threading.Thread(target=self._janitor_loop, name="cleanup-janitor", daemon=True)
             self._janitor.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop for good, handing the runs over: no new run starts, each active run stops at its next safe point
+        (its executor makes no further AWS call), and its lease is released so that the next process claims it
+        at once. A run still busy after `timeout` (a call in flight) is released too: it is fenced off."""
+        with _SERVING_LOCK:
+            _SERVING.discard(self)
         self._stop.set()
+        self.owner.stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + (self.options.stop_timeout if timeout is None else timeout)
+        while self._busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        released = self.owner.release_all()
+        if released:
+            log.info("stopping: %d run(s) still busy were released for another process", released)
+
+    def _busy(self) -> bool:
+        with self._active_lock:
+            return bool(self._active)
 
     def sweep(self) -> None:
         """One pass: expire plans past their time, resume runs whose owner went silent."""
         for record in self.store.overdue_pending():
             self.expire(record)
         lease = self.options.lease_seconds
+        for record in self.store.runs_on_host(self.owner.host):  # a dead owner here: no need to wait for its lease
+            if not self._is_active(record.id) and self.owner.claim_orphaned(record):
+                log.info("resuming run of plan %s at once: its process %s is gone", record.id, record.runner_pid)
+                self._resume(record.id)
         for record in self.store.stale_runs(lease):
-            if self.owner.claim_stale(record.id):
+            if not self._is_active(record.id) and self.owner.claim_stale(record.id):
                 log.info("resuming run of plan %s left by %s", record.id, record.runner or "a stopped process")
-                self._pool.submit(self._reporting_crashes, self._run, record.id, True)
+                self._resume(record.id)
         for record in self.store.approved_unstarted(older_than=lease):
             self._pool.submit(self._reporting_crashes, self._run_new, record.id)
+
+    def _is_active(self, plan_id: str) -> bool:
+        with self._active_lock:
+            return plan_id in self._active
+
+    def _resume(self, plan_id: str) -> None:
+        try:
+            self._pool.submit(self._reporting_crashes, self._run, plan_id, True)
+        except RuntimeError:  # stopping: the claim goes back, for the next process
+            record = self.store.get(plan_id)
+            if record is not None and record.runner == self.id:
+                self.owner.release(Lease(plan_id, record.runner, record.lease_token))
 
     def expire(self, record: PlanRecord) -> bool:
         if not self.store.expire(record.id):
@@ -136,6 +188,18 @@ class Runner:
     def _run_new(self, plan_id: str) -> None:
         if self.owner.claim(plan_id):
             self._run(plan_id, False)
+        elif self.owner.lapse(plan_id):
+            self._tell_lapsed(plan_id)
+
+    def _tell_lapsed(self, plan_id: str) -> None:
+        """On the plan message: the approval lapsed, nothing was deleted, a new approval is needed."""
+        record = self.store.get(plan_id)
+        if record is None:
+            return
+        log.warning("plan %s: approved, but its run could not start before the plan expired; not run", plan_id)
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        top = blocks.plan_blocks(record.plan, ctx, blocks.status_approval_lapsed(record.approver))
+        self.slack.update(record.channel, record.message_ts, blocks.approval_lapsed_text(), top)
 
     def _run(self, plan_id: str, resumed: bool) -> None:
         with self._active_lock:
@@ -175,11 +239,15 @@ class Runner:
                 ],
                 thread,
             )
-        progress = _Progress(self.slack, plan, channel, thread, record.progress_ts, previous, self.options)
+
+        def remember_progress_message(ts: str) -> None:
+            self.store.set_progress_message(plan_id, ts)
+
+        progress = _Progress(
+            self.slack, plan, channel, thread, record.progress_ts, previous, self.options, remember_progress_message
+        )
         if not record.progress_ts:
-            ts = progress.post_first()
-            if ts:
-                self.store.set_progress_message(plan_id, ts)
+            progress.post_first()
         progress.start()
 
         def on_progress(event: ProgressEvent, result: ResourceResult | None) -> None:
@@ -192,34 +260,42 @@ class Runner:
         if outcome.status == "lost":
             progress.stop()
             return
-        stored = self.store.results(plan_id)
-        ordered = outcome.results
-        progress.finish(stored)
-        seconds = time.time() - outcome.started_at
-        approver = record.approver
-        if outcome.error:
-            self.slack.post(
-                channel,
-                "The cleanup stopped with an error",
-                [
-                    blocks.section(
-                        f":x: The cleanup stopped with an error: `{blocks.esc(blocks.clip(outcome.error, 2000))}`"
-                    )
-                ],
-                thread,
-            )
-            top = blocks.status_failed(approver, outcome.error)
-        else:
-            stopped = blocks.cost_stopped(plan, ordered)
-            for message in blocks.summary_messages(plan, ordered, seconds, approver, stopped):
-                self.slack.post(channel, blocks.summary_text(ordered), message, thread)
-            top = blocks.status_finished(approver, ordered, seconds, stopped)
-        self.slack.update(channel, thread, f"Cleanup {outcome.status}", blocks.plan_blocks(plan, ctx, top))
-        if self.owner.finish(plan_id, outcome) and self.on_finished is not None:
+        # The store first: whatever Slack does next (down for minutes, rate limiting), the run is finished and no
+        # janitor takes it for abandoned. Telling people comes after, and keeps trying for a while.
+        if not self.owner.finish(plan_id, outcome):
+            progress.stop()
+            log.warning("plan %s is no longer this runner's to finish; its owner reports", plan_id)
+            return
+        self._report_end(record, outcome, progress)
+        if self.on_finished is not None:
             try:
                 self.on_finished(plan_id, outcome.error)
             except Exception:
                 log.exception("reporting the end of plan %s failed", plan_id)
+
+    def _report_end(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> None:
+        """The end of a run in Slack, each message tried again through an outage until one shared deadline: the
+        progress message, the plan message's outcome, then the summary last (whoever sees it sees the rest)."""
+        plan, channel, thread, approver = record.plan, record.channel, record.message_ts, record.approver
+        ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
+        deadline = self.slack.deadline()
+        progress.finish(self.store.results(record.id), deadline, self._stop)
+        seconds = time.time() - outcome.started_at
+        ordered, planned = outcome.results, len(plan.to_delete)
+        if outcome.error:
+            shown = blocks.esc(blocks.clip(outcome.error, 2000))
+            text = "The cleanup stopped with an error"
+            messages = [[blocks.section(f":x: The cleanup stopped with an error: `{shown}`")]]
+            top = blocks.status_failed(approver, outcome.error)
+        else:
+            stopped = blocks.cost_stopped(plan, ordered)
+            text = blocks.summary_text(ordered, planned)
+            messages = blocks.summary_messages(plan, ordered, seconds, approver, stopped)
+            top = blocks.status_finished(approver, ordered, seconds, stopped, planned=planned)
+        top_text = text if outcome.error else blocks.status_text(ordered, planned)
+        self.slack.update_until(deadline, channel, thread, top_text, blocks.plan_blocks(plan, ctx, top), self._stop)
+        for message in messages:
+            self.slack.post_until(deadline, channel, text, message, thread, self._stop)
 
 
 class _Progress:
@@ -234,8 +310,10 @@ class _Progress:
         ts: str,
         previous: dict[str, ResourceResult],
         options: RunnerOptions,
+        on_posted: Callable[[str], None] | None = None,
     ) -> None:
         self.slack, self.plan, self.channel, self.thread_ts, self.ts = slack, plan, channel, thread_ts, ts
+        self.on_posted = on_posted  # told the ts of the progress message once it exists (a resumed run reuses it)
         self.results = dict(previous)
         self.current = ""
         self.interval = options.progress_interval
@@ -245,13 +323,23 @@ class _Progress:
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
 
     def post_first(self) -> str:
-        self.ts = self.slack.post(
-            self.channel,
-            blocks.progress_text(self.plan, self.results),
-            blocks.progress_blocks(self.plan, self.results, "Starting…"),
-            self.thread_ts,
+        self._posted(
+            self.slack.post(
+                self.channel,
+                blocks.progress_text(self.plan, self.results),
+                blocks.progress_blocks(self.plan, self.results, "Starting…"),
+                self.thread_ts,
+            )
         )
         return self.ts
+
+    def _posted(self, ts: str) -> None:
+        self.ts = ts
+        if ts and self.on_posted is not None:
+            try:
+                self.on_posted(ts)
+            except Exception:  # the message exists; a resumed run would post another, no worse
+                log.warning("could not record the progress message", exc_info=True)
 
     def start(self) -> None:
         self._dirty.set()
@@ -268,15 +356,21 @@ class _Progress:
             self.current = f"{verb} {event.label} {event.name} ({event.region}) {event.message}".strip()
         self._dirty.set()
 
-    def _push(self, finished: bool = False) -> None:
+    def _push(self, finished: bool = False, deadline: float | None = None, stop: threading.Event | None = None) -> None:
+        """Show the results so far; with a deadline, keep trying through a Slack outage until then."""
         with self._lock:
             results, current = dict(self.results), self.current
-        self.slack.update(
-            self.channel,
-            self.ts,
-            blocks.progress_text(self.plan, results, finished),
-            blocks.progress_blocks(self.plan, results, current, finished),
-        )
+        text = blocks.progress_text(self.plan, results, finished)
+        body = blocks.progress_blocks(self.plan, results, current, finished)
+        if not self.ts:  # Slack failed when the run began: the progress message starts now
+            if deadline is None:
+                self._posted(self.slack.post(self.channel, text, body, self.thread_ts))
+            else:
+                self._posted(self.slack.post_until(deadline, self.channel, text, body, self.thread_ts, stop))
+        elif deadline is None:
+            self.slack.update(self.channel, self.ts, text, body)
+        else:
+            self.slack.update_until(deadline, self.channel, self.ts, text, body, stop)
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
@@ -290,9 +384,9 @@ class _Progress:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def finish(self, results: dict[str, ResourceResult]) -> None:
+    def finish(self, results: dict[str, ResourceResult], deadline: float, stop: threading.Event) -> None:
         self.stop()
         with self._lock:
             self.results = dict(results)
             self.current = ""
-        self._push(finished=True)
+        self._push(True, deadline, stop)

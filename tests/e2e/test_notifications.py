@@ -183,6 +183,9 @@ def test_reminder_posted_for_an_old_stack_and_approved_through_the_modal(
     plan_id = plan_id_in(message)
     assert row["plan_id"] == plan_id
 
+    # a reminder's plan needs two people too: the first confirm is the request, a teammate's approves it
+    r = app.submit(plan_id, REQUESTER, "confirm")
+    assert r.status_code == 200 and not r.text.strip(), r.text
     approve(app, standin, plan_id, message.ts, channel=REMIND)
     summary: Message = standin.wait_for(
         lambda s: next(

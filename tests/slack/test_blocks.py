@@ -9,23 +9,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.plan import ResourceResult
+from bot.i18n import translator
 from bot.slack import blocks
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems, modal_problems
 
 CTX = blocks.PlanContext("0123456789abcdef", "UREQ", 1_800_000_000.0)
 SIZES = [0, 1, 12, 120, 600, 2500]
+# Block Kit's limits hold in every language (Vietnamese texts are longer than English ones)
+LANGS = ["en", "vi"]
 
 
 def all_text(bs: list[dict]) -> str:  # type: ignore[type-arg]
-    return json.dumps(bs)
+    return json.dumps(bs, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("long", [False, True])
-def test_plan_message_within_limits(n: int, long: bool) -> None:
+def test_plan_message_within_limits(n: int, long: bool, lang: str) -> None:
     plan = make_plan(n, kept=n // 10 + 1, problems=3 if n else 0, long=long)
-    bs = blocks.plan_blocks(plan, CTX)
+    bs = blocks.plan_blocks(plan, CTX, lang=lang)
     assert message_problems(bs) == []
     if n:
         actions = [b for b in bs if b["type"] == "actions"]
@@ -36,16 +40,21 @@ def test_plan_message_within_limits(n: int, long: bool) -> None:
         assert snooze["action_id"] == blocks.SNOOZE_ACTION and snooze["value"] == CTX.plan_id
         assert keep["type"] == "datepicker" and keep["action_id"] == blocks.KEEP_UNTIL_ACTION
         assert blocks.plan_id_of_block(actions[0]["block_id"]) == CTX.plan_id
-        assert f"Delete {n} resource" in delete["text"]["text"]
+        count = translator(lang).number(n)  # 2,500 in English, 2.500 in Vietnamese
+        assert (f"Delete {count} resource" if lang == "en" else f"Xoá {count} tài nguyên") in delete["text"]["text"]
 
 
-def test_large_plan_is_summarised_and_full_list_covers_everything() -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_large_plan_is_summarised_and_full_list_covers_everything(lang: str) -> None:
     plan = make_plan(600, kept=40)
-    bs = blocks.plan_blocks(plan, CTX)
+    bs = blocks.plan_blocks(plan, CTX, lang=lang)
     text = all_text(bs)
-    assert "more SageMaker endpoints" in text and "full list is in the thread" in text
+    if lang == "en":
+        assert "more SageMaker endpoints" in text and "full list is in the thread" in text
+    else:
+        assert "endpoint SageMaker" in text and "danh sách đầy đủ nằm trong thread" in text
     assert blocks.needs_full_list(plan)
-    messages = blocks.full_list_messages(plan)
+    messages = blocks.full_list_messages(plan, lang=lang)
     joined = "".join(all_text(m) for m in messages)
     for r in plan.resources:
         assert r.name in joined
@@ -91,15 +100,16 @@ def test_mrkdwn_is_escaped() -> None:
     assert "<because>" not in text and "&lt;because&gt; &amp; more" in text
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("n", SIZES[1:])
-def test_modal_within_limits(n: int) -> None:
+def test_modal_within_limits(n: int, lang: str) -> None:
     plan = make_plan(n, kept=3, long=n > 500)
-    view = blocks.confirm_modal(plan, CTX)
+    view = blocks.confirm_modal(plan, CTX, lang)
     assert modal_problems(view) == []
     assert view["private_metadata"] == CTX.plan_id
     assert view["callback_id"] == blocks.CONFIRM_CALLBACK
     if n > 500:
-        assert "more " in all_text(view["blocks"])
+        assert ("more " if lang == "en" else "thêm ") in all_text(view["blocks"])
 
 
 def results_for(n: int, long: bool = False) -> list[ResourceResult]:
@@ -119,20 +129,25 @@ def results_for(n: int, long: bool = False) -> list[ResourceResult]:
     ]
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("n", SIZES[1:])
-def test_progress_and_summary_within_limits(n: int) -> None:
+def test_progress_and_summary_within_limits(n: int, lang: str) -> None:
     plan = make_plan(n, kept=0, long=n > 500)
     results = results_for(n, long=n > 500)
-    bs = blocks.progress_blocks(plan, {r.key: r for r in results[: n // 2]}, "Waiting for SageMaker endpoint x")
+    progress = {r.key: r for r in results[: n // 2]}
+    bs = blocks.progress_blocks(plan, progress, "Waiting for SageMaker endpoint x", lang=lang)
     assert message_problems(bs) == []
-    messages = blocks.summary_messages(plan, results, 42.0, "UAPP", 123.4)
+    messages = blocks.summary_messages(plan, results, 42.0, "UAPP", 123.4, lang=lang)
     for m in messages:
         assert message_problems(m) == []
     joined = "".join(all_text(m) for m in messages)
     for r in results:
         assert r.name in joined
     assert n < 4 or "AccessDenied" in joined
-    assert "approved by <@UAPP>" in joined and "$123.40/month" in joined
+    if lang == "en":
+        assert "approved by <@UAPP>" in joined and "$123.40/month" in joined
+    else:
+        assert "do <@UAPP> duyệt" in joined and "123,40\u00a0US$/tháng" in joined
 
 
 def test_summary_lists_unhandled_resources() -> None:
@@ -148,14 +163,15 @@ def test_summary_lists_unhandled_resources() -> None:
     problems=st.integers(min_value=0, max_value=40),
     kinds=st.integers(min_value=1, max_value=9),
     long=st.booleans(),
+    lang=st.sampled_from(LANGS),
 )
-def test_any_plan_fits(n: int, kept: int, problems: int, kinds: int, long: bool) -> None:
+def test_any_plan_fits(n: int, kept: int, problems: int, kinds: int, long: bool, lang: str) -> None:
     plan = make_plan(n, kept=kept, problems=problems, long=long, kinds=kinds)
-    assert message_problems(blocks.plan_blocks(plan, CTX)) == []
-    for m in blocks.full_list_messages(plan):
+    assert message_problems(blocks.plan_blocks(plan, CTX, lang=lang)) == []
+    for m in blocks.full_list_messages(plan, lang=lang):
         assert message_problems(m) == []
     if plan.to_delete:
-        assert modal_problems(blocks.confirm_modal(plan, CTX)) == []
+        assert modal_problems(blocks.confirm_modal(plan, CTX, lang)) == []
 
 
 def test_usage_and_history_within_limits() -> None:

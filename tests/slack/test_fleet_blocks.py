@@ -94,6 +94,27 @@ def test_plan_message_groups_by_account_within_limits(accounts: int, failed: int
         assert message_problems(blocks.plan_blocks(plan, CTX, status)) == []
 
 
+@pytest.mark.parametrize(("accounts", "failed", "long"), [(2, 0, False), (50, 3, False), (50, 5, True)])
+def test_fleet_messages_within_limits_in_vietnamese(accounts: int, failed: int, long: bool) -> None:
+    """The same messages in Vietnamese (longer words) stay inside Block Kit's limits too."""
+    plan = fleet(accounts, failed=failed, long=long)
+    message = blocks.plan_blocks(plan, CTX, lang="vi")
+    assert message_problems(message) == []
+    assert f"*Tổng cộng: {len(plan.to_delete)} tài nguyên* cần xoá trong {accounts - failed} tài khoản" in text(message)
+    for m in blocks.full_list_messages(plan, lang="vi"):
+        assert message_problems(m) == []
+    modal = blocks.confirm_modal(plan, CTX, "vi")
+    assert modal_problems(modal) == [] and "Gõ confirm để xoá" in text(modal["blocks"])
+    done = results(plan)
+    summary = blocks.summary_messages(plan, done, 12.0, "UAPP", 86.8, lang="vi")
+    for m in summary:
+        assert message_problems(m) == []
+    assert "86,80\u00a0US$/tháng" in "".join(text(m) for m in summary)
+    assert message_problems(blocks.progress_blocks(plan, {r.key: r for r in done}, "", False, lang="vi")) == []
+    for status in (None, blocks.status_cancelled("UX", "vi"), blocks.status_running("UAPP", "vi")):
+        assert message_problems(blocks.plan_blocks(plan, CTX, status, lang="vi")) == []
+
+
 def test_one_account_of_a_fleet_is_shown_as_a_plain_plan() -> None:
     plan = fleet(1)
     message = text(blocks.plan_blocks(plan, CTX))

@@ -15,13 +15,13 @@ from slack_sdk import WebClient
 
 from bot.aws.clients import Aws
 from bot.config import Settings
-from bot.core.plan import Plan, ProgressEvent, ResourceResult
+from bot.core.plan import RUN_REFUSED, Plan, ProgressEvent, ResourceResult
 from bot.core.state import StateStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
 from bot.slack.runner import Runner, RunnerOptions
 from bot.slack.service import CleanupService
-from bot.slack.web import SlackWeb
+from bot.slack.web import Persistence, SlackWeb
 from tests.slack.factories import make_plan
 
 CHANNEL = "CTEST0001"
@@ -63,11 +63,28 @@ def fake_execute(fail: str = "", raise_: bool = False, gate: threading.Event | N
     return execute
 
 
-def setup(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -> tuple[Runner, str, str, Plan]:
+def refusing_execute(reason: str) -> Any:
+    """The executor's answer when the account check fails: every resource skipped as RUN_REFUSED, nothing deleted."""
+
+    def execute(
+        aws: Aws, plan: Plan, on_event: Any, options: Any, previous: dict[str, ResourceResult]
+    ) -> list[ResourceResult]:
+        out = []
+        for r in plan.to_delete:
+            on_event(ProgressEvent("skipped", r.key, r.label, r.name, r.region, reason, RUN_REFUSED))
+            out.append(ResourceResult(r.key, r.label, r.name, r.region, "skipped", reason, RUN_REFUSED))
+        return out
+
+    return execute
+
+
+def setup(
+    standin: SlackStandIn, store: StateStore, execute: Any, persistence: Persistence | None = None, **opts: Any
+) -> tuple[Runner, str, str, Plan]:
     client = WebClient(token="xoxb-x", base_url=standin.api_url)
     aws = Aws(boto3.session.Session(region_name="us-east-1"))
     options = RunnerOptions(progress_interval=0.05, **opts)
-    runner = Runner(store, aws, SlackWeb(client), options, execute_fn=execute)
+    runner = Runner(store, aws, SlackWeb(client, persistence), options, execute_fn=execute)
     plan = make_plan(30, kept=2)
     record = store.create_plan(plan, CHANNEL, "UREQ", 600)
     ts = str(client.chat_postMessage(channel=CHANNEL, text="plan", blocks=[])["ts"])
@@ -98,6 +115,27 @@ def test_run_reports_progress_once_and_summary(standin: SlackStandIn, store: Sta
     # a second start does nothing
     runner._run_new(plan_id)
     assert len(standin.thread(CHANNEL, ts)) == len(thread)
+
+
+def test_refused_run_says_so_once_and_the_plan_message_says_nothing_was_deleted(
+    standin: SlackStandIn, store: StateStore
+) -> None:
+    reason = "could not confirm the AWS account (NoCredentialsError: Unable to locate credentials); nothing deleted"
+    runner, plan_id, ts, plan = setup(standin, store, refusing_execute(reason))
+    runner._run_new(plan_id)
+    rec = store.get(plan_id)
+    assert rec is not None and rec.status == "done" and rec.progress_ts
+    thread = standin.thread(CHANNEL, ts)
+    progress = next(m for m in thread if m.ts == rec.progress_ts)
+    assert text(progress).count(reason) == 1, text(progress)
+    summary = "".join(text(m) for m in thread if m.ts != rec.progress_ts)
+    assert summary.count(reason) == 1, summary  # 30 resources, the reason once
+    assert "refused as a whole, nothing was deleted" in summary
+    assert all(r.name in summary for r in plan.to_delete)
+    top = text(standin.messages[(CHANNEL, ts)])
+    assert ":no_entry: *Cleanup refused*" in top and reason in top
+    assert ":white_check_mark:" not in top and "Cleanup finished" not in top
+    assert standin.messages[(CHANNEL, ts)].text.startswith("Cleanup refused")
 
 
 def test_run_error_marks_failed(standin: SlackStandIn, store: StateStore) -> None:

@@ -1,15 +1,17 @@
-"""Block Kit's limits, the ids the listeners match on, and the text helpers every builder shares."""
+"""Block Kit's limits, the ids the listeners match on, and the text helpers every builder shares.
+
+Every helper that writes words takes the reader's language (`lang`, bot/i18n.py): the channel's
+(CLEANUP_LANGUAGE) for channel messages, the person's for what only they see."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.core.plan import Plan, PlannedResource, ResourceResult
-from bot.core.pricing import format_monthly
 from bot.core.runs import is_cli_actor
+from bot.i18n import DEFAULT_LANGUAGE, N_, translator
 
 Block = dict[str, Any]
 
@@ -36,17 +38,44 @@ CONFIRM_WORD = "confirm"
 REMINDER_REQUESTER = "scheduled-reminder"
 
 RESULT_ICONS = {"deleted": "✅", "already_gone": "☑️", "skipped": "⏭️", "failed": "❌"}
-RESULT_WORDS = {"deleted": "deleted", "already_gone": "already gone", "skipped": "skipped", "failed": "failed"}
-KEEP_WORDS = {
-    "protected": "protected",
-    "guarded": "protected by AWS",
-    "in-use": "in use",
-    "depends-on-kept": "needed by a kept resource",
-    "unchecked": "could not be checked",
-    "unprovable": "cannot prove it is unused",
-    "shared": "shared",
-    "kept-until": "kept until",
+# English here; shown through result_word / keep_word in the reader's language
+RESULT_WORDS = {
+    "deleted": N_("deleted"),
+    "already_gone": N_("already gone"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
 }
+RESULT_HEADINGS = {
+    "deleted": N_("Deleted"),
+    "already_gone": N_("Already gone"),
+    "skipped": N_("Skipped"),
+    "failed": N_("Failed"),
+}
+KEEP_WORDS = {
+    "protected": N_("protected"),
+    "guarded": N_("protected by AWS"),
+    "in-use": N_("in use"),
+    "depends-on-kept": N_("needed by a kept resource"),
+    "unchecked": N_("could not be checked"),
+    "unprovable": N_("cannot prove it is unused"),
+    "shared": N_("shared"),
+    "kept-until": N_("kept until"),
+}
+
+
+def result_word(status: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    word = RESULT_WORDS.get(status)
+    return translator(lang)._(word) if word else status
+
+
+def result_heading(status: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    word = RESULT_HEADINGS.get(status)
+    return translator(lang)._(word) if word else _capital(status)
+
+
+def keep_word(keep: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    word = KEEP_WORDS.get(keep)
+    return translator(lang)._(word) if word else (keep or translator(lang)._("kept"))
 
 
 # -- text helpers -----------------------------------------------------------------------------------------------
@@ -81,47 +110,48 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def slack_date(epoch: float) -> str:
-    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} at {{time}}|{fallback}>"
+def slack_date(epoch: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A time each reader sees in their own time zone (Slack's date formatting), with a UTC fallback."""
+    return translator(lang).date(epoch)
 
 
-def duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+def duration(seconds: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    return translator(lang).duration(seconds)
 
 
-def who(user: str) -> str:
+def who(user: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """A requester or approver for people: a mention; "a scheduled reminder" for plans the schedule posted; the
     operator's name for cleanups run from the command line."""
+    t = translator(lang)
     if user == REMINDER_REQUESTER:
-        return "a scheduled reminder"
+        return t._("a scheduled reminder")
     if is_cli_actor(user):
-        return f"`{esc(user)}` (command line)"
+        return t._("`{user}` (command line)", user=esc(user))
     return f"<@{esc(user)}>"
 
 
-def age(seconds: float) -> str:
+def age(seconds: float, lang: str = DEFAULT_LANGUAGE) -> str:
     """How old, roughly: "40 minutes", "26 hours", "3 days"."""
-    minutes = max(0.0, seconds) / 60
-    if minutes < 120:
-        return plural(round(minutes), "minute")
-    if minutes < 48 * 60:
-        return plural(round(minutes / 60), "hour")
-    return plural(round(minutes / 1440), "day")
+    return translator(lang).age(seconds)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
+    """English only: for texts that are not (yet) in the catalogs. Builders use `translator(lang).n_`."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def cost_text(plan: Plan) -> str:
-    text = f"about *{format_monthly(plan.monthly_cost)}* while alive"
+def resources_text(n: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """ "3 resources", "3 tài nguyên"."""
+    return translator(lang).n_("{n} resource", "{n} resources", n)
+
+
+def cost_text(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    text = t._("about *{cost}* while alive", cost=t.monthly(plan.monthly_cost))
     if plan.unknown_cost_count:
-        text += f" (+{plural(plan.unknown_cost_count, 'resource')} with an unknown price)"
+        text += t.n_(
+            " (+{n} resource with an unknown price)", " (+{n} resources with an unknown price)", plan.unknown_cost_count
+        )
     return text
 
 
@@ -131,10 +161,12 @@ def _label_plural(label: str, n: int) -> str:
     )
 
 
-def more_text(resources: Iterable[PlannedResource | ResourceResult]) -> str:
+def more_text(resources: Iterable[Any], lang: str = DEFAULT_LANGUAGE) -> str:
+    """ "and 112 more SageMaker endpoints, 3 more IAM roles" (items with a `.label`)."""
+    t = translator(lang)
     counts = Counter(r.label for r in resources)
-    parts = [f"{n} more {_label_plural(label, n)}" for label, n in counts.most_common()]
-    return "and " + ", ".join(parts)
+    parts = [t._("{n} more {things}", n=t.number(n), things=t.label(label, n)) for label, n in counts.most_common()]
+    return t._("and {parts}", parts=", ".join(parts))
 
 
 def pack(lines: Sequence[str], limit: int = MAX_TEXT) -> list[str]:
@@ -163,16 +195,21 @@ def one_line(text: str) -> str:
 
 
 def fit_lines(
-    title: str, lines: Sequence[str], extra: Sequence[Any], tail: str, limit: int = MAX_TEXT
+    title: str,
+    lines: Sequence[str],
+    extra: Sequence[Any],
+    tail: str,
+    limit: int = MAX_TEXT,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> tuple[str, bool]:
     """`title` plus as many lines as fit in `limit`, then "and N more ..." for the rest (`extra[i]` is line i's
     item, with a `.label`). Also says whether lines were left out."""
     text = title
     for i, line in enumerate(lines):
         rest = extra[i + 1 :]
-        reserve = len(more_text(rest)) + len(tail) + 8 if rest else 0
+        reserve = len(more_text(rest, lang)) + len(tail) + 8 if rest else 0
         if len(text) + 1 + len(line) + reserve > limit:
-            return clip(f"{text}\n_{more_text(extra[i:])}{tail}_", limit), True
+            return clip(f"{text}\n_{more_text(extra[i:], lang)}{tail}_", limit), True
         text = f"{text}\n{line}"
     return clip(text, limit), False
 
@@ -184,32 +221,44 @@ def group_by_service(resources: Iterable[PlannedResource]) -> dict[str, list[Pla
     return groups
 
 
-def _name(label: str, name: str, region: str) -> str:
+def _name(label: str, name: str, region: str, lang: str = DEFAULT_LANGUAGE) -> str:
     shown = esc(one_line(name).replace("`", "'"))
-    return f"{esc(one_line(label))} `{shown}` · {esc(region)}"
+    return f"{esc(one_line(translator(lang).label(label)))} `{shown}` · {esc(region)}"
 
 
-def resource_line(r: PlannedResource) -> str:
-    cost = "" if r.monthly_cost is None and not r.cost_basis else f" · {format_monthly(r.monthly_cost)}"
+def resource_line(r: PlannedResource, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    cost = "" if r.monthly_cost is None and not r.cost_basis else f" · {t.monthly(r.monthly_cost)}"
     contents = r.contents_text()
     held = f"\n    _{esc(one_line(clip(contents, 600)))}_" if contents else ""
-    return f"• {_name(r.label, r.name, r.region)} · {esc(one_line(clip(r.reason, 300)))}{cost}{held}"
+    status = aws_status_text(r, lang)
+    state = f" · {status}" if status else ""
+    return f"• {_name(r.label, r.name, r.region, lang)}{state} · {esc(one_line(clip(r.reason, 300)))}{cost}{held}"
 
 
-def kept_line(r: PlannedResource) -> str:
-    why = KEEP_WORDS.get(r.keep or "", r.keep or "kept")
+STATUS_SHOWN = frozenset({"sagemaker.endpoint"})  # types whose AWS status the approver needs (Failed, Creating...)
+
+
+def aws_status_text(r: PlannedResource, lang: str = DEFAULT_LANGUAGE) -> str:
+    """ "status `Failed`": AWS's own word for the resource's state at scan, or "" when not shown for its type."""
+    status = str(r.details.get("status") or "") if r.type in STATUS_SHOWN else ""
+    return translator(lang)._("status {status}", status=f"`{esc(one_line(status))}`") if status else ""
+
+
+def kept_line(r: PlannedResource, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    why = keep_word(r.keep or "", lang)
     until, by = str(r.details.get("keep_until") or ""), str(r.details.get("kept_by") or "")
+    name = _name(r.label, r.name, r.region, lang)
     if r.keep == "kept-until" and until and by:
-        return f"• {_name(r.label, r.name, r.region)} · *kept until {esc(until)}* by <@{esc(by)}>"
+        return "• " + t._("{name} · *kept until {date}* by {user}", name=name, date=esc(until), user=f"<@{esc(by)}>")
     if r.keep == "kept-until" and until:
-        why = f"kept until {esc(until)}"
-    return f"• {_name(r.label, r.name, r.region)} · *{why}*: {esc(one_line(clip(r.keep_reason, 400)))}"
+        why = t._("kept until {date}", date=esc(until))
+    return f"• {name} · *{why}*: {esc(one_line(clip(r.keep_reason, 400)))}"
 
 
-def result_line(r: ResourceResult) -> str:
-    line = (
-        f"{RESULT_ICONS.get(r.status, '•')} {_name(r.label, r.name, r.region)} · {RESULT_WORDS.get(r.status, r.status)}"
-    )
+def result_line(r: ResourceResult, lang: str = DEFAULT_LANGUAGE) -> str:
+    line = f"{RESULT_ICONS.get(r.status, '•')} {_name(r.label, r.name, r.region, lang)} · {result_word(r.status, lang)}"
     if r.error_code:
         line += f" `{esc(one_line(r.error_code))}`"
     if r.reason:
@@ -221,9 +270,10 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def counts_text(counts: Mapping[Any, int]) -> str:
+def counts_text(counts: Mapping[Any, int], lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
     order = ["deleted", "already_gone", "skipped", "failed"]
-    return ", ".join(f"{counts.get(s, 0)} {RESULT_WORDS[s]}" for s in order)
+    return ", ".join(f"{t.number(counts.get(s, 0))} {result_word(s, lang)}" for s in order)
 
 
 def _messages(body: list[Block], title: str) -> list[list[Block]]:

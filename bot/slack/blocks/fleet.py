@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.plan import Plan, ResourceResult, split_key
-from bot.core.pricing import format_monthly
+from bot.core.plan import Plan, ResourceResult, refusals, run_verdict, split_key
+from bot.i18n import DEFAULT_LANGUAGE, translator
 from bot.slack import blocks as b
+from bot.slack.blocks import progress
 
 Block = dict[str, Any]
 
@@ -23,38 +24,56 @@ Block = dict[str, Any]
 DETAIL_LINES_PER_ACCOUNT = 40
 
 
-def _subtotal(plan: Plan, account: str) -> str:
+def _subtotal(plan: Plan, account: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
     part = plan.for_account(account)
-    text = f"{b.plural(len(part.to_delete), 'resource')} to delete, {format_monthly(part.monthly_cost)}"
+    text = t._(
+        "{resources} to delete, {cost}",
+        resources=b.resources_text(len(part.to_delete), lang),
+        cost=t.monthly(part.monthly_cost),
+    )
     if part.unknown_cost_count:
-        text += f" (+{part.unknown_cost_count} unknown)"
+        text += t._(" (+{n} unknown)", n=t.number(part.unknown_cost_count))
     if part.kept:
-        text += f" · {len(part.kept)} kept"
+        text += t._(" · {n} kept", n=t.number(len(part.kept)))
     if part.problems:
-        text += f" · :warning: {b.plural(len(part.problems), 'part')} not checked"
+        text += t.n_(" · :warning: {n} part not checked", " · :warning: {n} parts not checked", len(part.problems))
     return text
 
 
-def account_lines(plan: Plan) -> list[str]:
+def account_lines(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    t = translator(lang)
     lines = []
     for part in plan.accounts:
         if part.error:
-            lines.append(f"• `{part.account_id}` · :x: *not scanned*: {b.esc(b.one_line(b.clip(part.error, 300)))}")
+            error = b.esc(b.one_line(b.clip(part.error, 300)))
+            lines.append(f"• `{part.account_id}` · " + t._(":x: *not scanned*: {error}", error=error))
         else:
-            lines.append(f"• `{part.account_id}` · {_subtotal(plan, part.account_id)}")
+            lines.append(f"• `{part.account_id}` · {_subtotal(plan, part.account_id, lang)}")
     return lines
 
 
-def summary_text(plan: Plan) -> str:
+def summary_text(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
     n, regions = len(plan.to_delete), plan.regions
     scanned = [p for p in plan.accounts if not p.error]
     failed = len(plan.accounts) - len(scanned)
-    where = f"{b.plural(len(scanned), 'account')} x {b.plural(len(regions), 'region')} ({', '.join(regions)})" + (
-        f"; *{b.plural(failed, 'account')} could not be scanned*" if failed else ""
+    where = t._(
+        "{accounts} x {regions} ({names})",
+        accounts=t.n_("{n} account", "{n} accounts", len(scanned)),
+        regions=t.n_("{n} region", "{n} regions", len(regions)),
+        names=", ".join(regions),
     )
+    if failed:
+        where += t.n_("; *{n} account could not be scanned*", "; *{n} accounts could not be scanned*", failed)
     if not n:
-        return f"Nothing to delete in {where}."
-    return f"*Total: {b.plural(n, 'resource')}* to delete in {where}, {b.cost_text(plan)}."
+        return t._("Nothing to delete in {where}.", where=where)
+    return t._(
+        "*Total: {resources}* to delete in {where}, {cost}.",
+        resources=b.resources_text(n, lang),
+        where=where,
+        cost=b.cost_text(plan, lang),
+    )
 
 
 def _single(plan: Plan) -> Plan | None:
@@ -64,33 +83,41 @@ def _single(plan: Plan) -> Plan | None:
     return None
 
 
-def plan_blocks(plan: Plan, ctx: b.PlanContext, status: str | None = None, buttons: bool = True) -> list[Block]:
+def plan_blocks(
+    plan: Plan, ctx: b.PlanContext, status: str | None = None, buttons: bool = True, lang: str = DEFAULT_LANGUAGE
+) -> list[Block]:
     single = _single(plan)
     if single is not None:
-        return b.plan_blocks(single, ctx, status, buttons)
-    out: list[Block] = [b.header(f"Cleanup plan: {plan.profile}"), b.section(summary_text(plan))]
+        return b.plan_blocks(single, ctx, status, buttons, lang=lang)
+    t = translator(lang)
+    out: list[Block] = [
+        b.header(t._("Cleanup plan: {profile}", profile=plan.profile)),
+        b.section(summary_text(plan, lang)),
+    ]
     if ctx.requester == b.REMINDER_REQUESTER:
-        out.insert(1, b.section(b.reminder_text(plan)))
-    lines = account_lines(plan)
-    title = f"*By account* ({len(plan.accounts)}), each account's subtotal:"
+        out.insert(1, b.section(b.reminder_text(plan, lang)))
+    lines = account_lines(plan, lang)
+    title = t._("*By account* ({n}), each account's subtotal:", n=t.number(len(plan.accounts)))
     texts = b.pack([title, *lines])
     room = b.MESSAGE_BLOCK_BUDGET - 8
     if len(texts) > room:  # thousands of accounts: the rest are in the thread
-        texts = [*texts[: room - 1], "_and more accounts; every account's detail is in the thread_"]
-    out.extend(b.section(t) for t in texts)
-    out.append(
-        b.context(
-            f"Requested by {b.who(ctx.requester)} · {len(plan.accounts)} accounts · plan `{b.esc(ctx.plan_id)}`"
-            + (f" · expires {b.slack_date(ctx.expires_at)}" if ctx.expires_at and status is None else "")
-            + " · each account's detail is in the thread"
-        )
-    )
+        texts = [*texts[: room - 1], t._("_and more accounts; every account's detail is in the thread_")]
+    out.extend(b.section(text) for text in texts)
+    parts = [
+        t._("Requested by {who}", who=b.who(ctx.requester, lang)),
+        t.n_("{n} account", "{n} accounts", len(plan.accounts)),
+        t._("plan `{id}`", id=b.esc(ctx.plan_id)),
+    ]
+    if ctx.expires_at and status is None:
+        parts.append(t._("expires {date}", date=b.slack_date(ctx.expires_at, lang)))
+    parts.append(t._("each account's detail is in the thread"))
+    out.append(b.context(" · ".join(parts)))
     if status is not None:
         out.append(b.section(status))
     elif buttons and plan.to_delete:
-        out.append(b.actions(plan, ctx.plan_id))
+        out.append(b.actions(plan, ctx.plan_id, lang=lang))
     elif not plan.to_delete:
-        out.append(b.section("Nothing will be deleted."))
+        out.append(b.section(t._("Nothing will be deleted.")))
     return out
 
 
@@ -99,90 +126,123 @@ def needs_full_list(plan: Plan) -> bool:
     return b.needs_full_list(single) if single is not None else True
 
 
-def _detail_lines(plan: Plan, account: str, error: str, role_arn: str) -> list[str]:
-    via = f"role `{b.esc(role_arn)}`" if role_arn else "the app's own credentials"
+def _detail_lines(plan: Plan, account: str, error: str, role_arn: str, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    t = translator(lang)
+    via = t._("role `{arn}`", arn=b.esc(role_arn)) if role_arn else t._("the app's own credentials")
+    head = t._("*Account `{account}`* ({via})", account=account, via=via)
     if error:
-        return [f"*Account `{account}`* ({via}): :x: not scanned: {b.esc(b.one_line(b.clip(error, 1500)))}"]
+        return [head + t._(": :x: not scanned: {error}", error=b.esc(b.one_line(b.clip(error, 1500))))]
     part = plan.for_account(account)
-    lines = [f"*Account `{account}`* ({via}): {_subtotal(plan, account)}"]
+    lines = [f"{head}: {_subtotal(plan, account, lang)}"]
     items: list[Any] = []
     body: list[str] = []
     for service, rs in b.group_by_service(part.to_delete).items():
-        body.append(f"_{b.esc(service)}_ ({len(rs)}), to delete:")
+        body.append(t._("_{service}_ ({n}), to delete:", service=b.esc(service), n=t.number(len(rs))))
         items.append(b._Labelled("heading"))
         for r in rs:
-            body.append(b.resource_line(r))
+            body.append(b.resource_line(r, lang))
             items.append(r)
     if part.kept:
-        body.append(f"_Kept, not deleted_ ({len(part.kept)}):")
+        body.append(t._("_Kept, not deleted_ ({n}):", n=t.number(len(part.kept))))
         items.append(b._Labelled("heading"))
         for r in part.kept:
-            body.append(b.kept_line(r))
+            body.append(b.kept_line(r, lang))
             items.append(r)
     body += [f"• :warning: {b.esc(b.one_line(str(p)))}" for p in part.problems]
     items += [b._Labelled("problem")] * len(part.problems)
     if len(body) > DETAIL_LINES_PER_ACCOUNT:
         rest = [x for x in items[DETAIL_LINES_PER_ACCOUNT:] if not isinstance(x, b._Labelled)]
-        body = [*body[:DETAIL_LINES_PER_ACCOUNT], f"_{b.more_text(rest)}_"]
+        body = [*body[:DETAIL_LINES_PER_ACCOUNT], f"_{b.more_text(rest, lang)}_"]
     return lines + body
 
 
-def detail_messages(plan: Plan) -> list[list[Block]]:
+def detail_messages(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> list[list[Block]]:
     """Each account's plan, for the thread: its own sections (it starts a new one), several accounts a message."""
     single = _single(plan)
     if single is not None:
-        return b.full_list_messages(single)
+        return b.full_list_messages(single, lang=lang)
     sections = [
         b.section(text)
         for part in plan.accounts
-        for text in b.pack(_detail_lines(plan, part.account_id, part.error, part.role_arn))
+        for text in b.pack(_detail_lines(plan, part.account_id, part.error, part.role_arn, lang))
     ]
-    return b._messages(sections, title="Each account's plan")
+    return b._messages(sections, title=translator(lang)._("Each account's plan"))
 
 
-def confirm_modal(plan: Plan, ctx: b.PlanContext) -> dict[str, Any]:
+def confirm_modal(plan: Plan, ctx: b.PlanContext, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     single = _single(plan)
     if single is not None:
-        return b.confirm_modal(single, ctx)
-    modal = b.confirm_modal(Plan(plan.profile, "", plan.regions, plan.created_at), ctx)  # the frame, no resources
+        return b.confirm_modal(single, ctx, lang)
+    t = translator(lang)
+    modal = b.confirm_modal(Plan(plan.profile, "", plan.regions, plan.created_at), ctx, lang)  # the frame only
     n = len(plan.to_delete)
     intro = b.section(
-        f"{b._capital(b.who(ctx.requester))} asks to delete *{b.plural(n, 'resource')}* in "
-        f"{b.plural(len([p for p in plan.accounts if not p.error]), 'account')} ({', '.join(plan.regions)}), "
-        f"{b.cost_text(plan)}. Each account is deleted under its own account check. This cannot be undone."
+        t._(
+            "{who} asks to delete *{resources}* in {accounts} ({regions}), {cost}. Each account is deleted under its "
+            "own account check. This cannot be undone.",
+            who=b._capital(b.who(ctx.requester, lang)),
+            resources=b.resources_text(n, lang),
+            accounts=t.n_("{n} account", "{n} accounts", len([p for p in plan.accounts if not p.error])),
+            regions=", ".join(plan.regions),
+            cost=b.cost_text(plan, lang),
+        )
     )
-    texts = b.pack([f"*By account* ({len(plan.accounts)}):", *account_lines(plan)])
+    texts = b.pack([t._("*By account* ({n}):", n=t.number(len(plan.accounts))), *account_lines(plan, lang)])
     budget = b.MAX_MODAL_BLOCKS - 5
     if len(texts) > budget:
-        texts = [*texts[: budget - 1], "_and more accounts; see the thread_"]
-    body = [intro, *(b.section(t) for t in texts)]
+        texts = [*texts[: budget - 1], t._("_and more accounts; see the thread_")]
+    body = [intro, *(b.section(text) for text in texts)]
     if plan.kept:
-        body.append(b.context(f"{b.plural(len(plan.kept), 'resource')} found will be kept (see the thread)."))
-    confirm = next(block for block in modal["blocks"] if block.get("block_id") == b.CONFIRM_BLOCK)
-    confirm["label"] = b.plain(f"Type {b.CONFIRM_WORD} to delete {b.plural(n, 'resource')}", 2000)
-    modal["blocks"] = [*body, confirm]
+        kept = t.n_(
+            "{n} resource found will be kept (see the thread).",
+            "{n} resources found will be kept (see the thread).",
+            len(plan.kept),
+        )
+        body.append(b.context(kept))
+    modal["blocks"] = [*body, b.confirm_input(n, lang)]
     return modal
 
 
 def summary_messages(
-    plan: Plan, results: Sequence[ResourceResult], seconds: float, approver: str, cost_stopped: float
+    plan: Plan,
+    results: Sequence[ResourceResult],
+    seconds: float,
+    approver: str,
+    cost_stopped: float,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[list[Block]]:
     """The final report, per account: its counts, then one line per resource (failed and skipped first)."""
     single = _single(plan)
     if single is not None:
         account = plan.accounts[0].account_id
         local = [_local(r) for r in results if split_key(r.key)[0] == account]
-        return b.summary_messages(single, local, seconds, approver, cost_stopped)
+        return b.summary_messages(single, local, seconds, approver, cost_stopped, lang=lang)
+    t = translator(lang)
     counts = Counter(r.status for r in results)
     by_account: dict[str, list[ResourceResult]] = {}
     for r in results:
         by_account.setdefault(split_key(r.key)[0], []).append(r)
     accounts_failed = sum(1 for rs in by_account.values() if any(r.status == "failed" for r in rs))
+    failures = ""
+    if accounts_failed:
+        failures = t.n_(" ({n} account with failures)", " ({n} accounts with failures)", accounts_failed)
+    verdict = run_verdict(results, len(plan.to_delete))
+    verdict_words = b._capital(progress.verdict_words(verdict, results, len(plan.to_delete), lang))
     intro = b.section(
-        f"*Cleanup of {b.esc(plan.profile)} finished* in {b.duration(seconds)} across "
-        f"{b.plural(len(by_account), 'account')}, approved by <@{b.esc(approver)}>: {b.counts_text(counts)}"
-        + (f" ({b.plural(accounts_failed, 'account')} with failures)" if accounts_failed else "")
-        + f". Cost stopped: about *{format_monthly(cost_stopped)}*."
+        progress.VERDICT_ICONS[verdict]
+        + " "
+        + t._(
+            "*Cleanup of {profile} finished* in {duration} across {accounts}, approved by {approver}: {counts}"
+            "{failures}. Cost stopped: about *{cost}*.",
+            profile=b.esc(plan.profile),
+            duration=b.duration(seconds, lang),
+            accounts=t.n_("{n} account", "{n} accounts", len(by_account)),
+            approver=f"<@{b.esc(approver)}>",
+            counts=b.counts_text(counts, lang),
+            failures=failures,
+            cost=t.monthly(cost_stopped),
+        )
+        + f" *{verdict_words}.*"
     )
     sections: list[Block] = []
     planned = {r.key for r in results}
@@ -190,13 +250,23 @@ def summary_messages(
         if part.error:
             continue
         rs = by_account.get(part.account_id, [])
-        lines = [f"*Account `{part.account_id}`*: {b.counts_text(Counter(r.status for r in rs))}"]
+        lines = [
+            t._(
+                "*Account `{account}`*: {counts}",
+                account=part.account_id,
+                counts=b.counts_text(Counter(r.status for r in rs), lang),
+            )
+        ]
+        refused = b.refusal_text(refusals(rs), lang)
+        if refused:  # said once for the account, not on each of its resources
+            lines[0] += f"\n:no_entry: {refused}"
         for status in ("failed", "skipped", "deleted", "already_gone"):
-            lines += [b.result_line(r) for r in rs if r.status == status]
+            lines += [b.outcome_line(r, lang) for r in rs if r.status == status]
         missing = [r for r in plan.to_delete if r.account_id == part.account_id and r.key not in planned]
-        lines += [f"• {b.esc(r.label)} `{b.esc(r.name)}` · {b.esc(r.region)} · not handled" for r in missing]
-        sections.extend(b.section(t) for t in b.pack(lines))
-    messages = b._messages(sections, title="Results per account")
+        not_handled = t._("not handled")
+        lines += [f"• {b.esc(t.label(r.label))} `{b.esc(r.name)}` · {b.esc(r.region)} · {not_handled}" for r in missing]
+        sections.extend(b.section(text) for text in b.pack(lines))
+    messages = b._messages(sections, title=t._("Results per account"))
     messages[0].insert(0, intro)
     return messages
 
@@ -207,8 +277,9 @@ def _local(r: ResourceResult) -> ResourceResult:
     return replace(r, key=split_key(r.key)[1])
 
 
-def accounts_label(plan: Plan) -> str:
+def accounts_label(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
     """ "account 123456789012", or "5 accounts" for a fleet plan."""
+    t = translator(lang)
     if plan.is_fleet and len(plan.accounts) != 1:
-        return b.plural(len(plan.accounts), "account")
-    return f"account {plan.accounts[0].account_id if plan.is_fleet else plan.account_id}"
+        return t.n_("{n} account", "{n} accounts", len(plan.accounts))
+    return t._("account {id}", id=plan.accounts[0].account_id if plan.is_fleet else plan.account_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.plan import Plan, PlannedResource
+from bot.i18n import DEFAULT_LANGUAGE, translator
 from bot.slack.blocks.common import (
     CONFIRM_BLOCK,
     CONFIRM_CALLBACK,
@@ -23,26 +24,33 @@ from bot.slack.blocks.common import (
     more_text,
     pack_counted,
     plain,
-    plural,
     resource_line,
+    resources_text,
     section,
     who,
 )
 from bot.slack.blocks.plan import PlanContext, _Labelled
 
 
-def confirm_modal(plan: Plan, ctx: PlanContext) -> dict[str, Any]:
-    """The modal a teammate types `confirm` in. Only the plan id travels, in private_metadata."""
+def confirm_modal(plan: Plan, ctx: PlanContext, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The modal a teammate types `confirm` in, in their language (`lang`); the word itself is `confirm` in every
+    language. Only the plan id travels, in private_metadata."""
     if plan.is_fleet:
         from bot.slack.blocks import fleet as fleet_blocks
 
-        return fleet_blocks.confirm_modal(plan, ctx)
+        return fleet_blocks.confirm_modal(plan, ctx, lang)
+    t = translator(lang)
     n = len(plan.to_delete)
     blocks: list[Block] = [
         section(
-            f"{_capital(who(ctx.requester))} asks to delete *{plural(n, 'resource')}* in account "
-            f"{esc(plan.account_id)} "
-            f"({', '.join(plan.regions)}), {cost_text(plan)}. This cannot be undone."
+            t._(
+                "{who} asks to delete *{resources}* in account {account} ({regions}), {cost}. This cannot be undone.",
+                who=_capital(who(ctx.requester, lang)),
+                resources=resources_text(n, lang),
+                account=esc(plan.account_id),
+                regions=", ".join(plan.regions),
+                cost=cost_text(plan, lang),
+            )
         )
     ]
     lines: list[str] = []
@@ -51,39 +59,52 @@ def confirm_modal(plan: Plan, ctx: PlanContext) -> dict[str, Any]:
         lines.append(f"*{esc(service)}*")
         items.append(_Labelled("heading"))
         for r in rs:
-            lines.append(resource_line(r))
+            lines.append(resource_line(r, lang))
             items.append(r)
     budget = MAX_MODAL_BLOCKS - 5
     packed = pack_counted(lines)
-    texts = [t for t, _ in packed]
+    texts = [text for text, _ in packed]
     if len(packed) > budget:
         shown_lines = sum(n for _, n in packed[: budget - 1])
         rest = [x for x in items[shown_lines:] if isinstance(x, PlannedResource)]
-        texts = [*texts[: budget - 1], f"_{more_text(rest)}; the full list is in the thread_"]
-    blocks.extend(section(t) for t in texts)
+        tail = t._("; the full list is in the thread")
+        texts = [*texts[: budget - 1], f"_{more_text(rest, lang)}{tail}_"]
+    blocks.extend(section(text) for text in texts)
     if plan.kept:
-        blocks.append(
-            context(clip(f"{plural(len(plan.kept), 'resource')} found will be kept (see the message).", MAX_TEXT))
+        kept = t.n_(
+            "{n} resource found will be kept (see the message).",
+            "{n} resources found will be kept (see the message).",
+            len(plan.kept),
         )
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": CONFIRM_BLOCK,
-            "label": plain(f"Type {CONFIRM_WORD} to delete {plural(n, 'resource')}", 2000),
-            "element": {
-                "type": "plain_text_input",
-                "action_id": CONFIRM_INPUT,
-                "placeholder": plain(CONFIRM_WORD, 150),
-                "max_length": 100,
-            },
-        }
-    )
+        blocks.append(context(clip(kept, MAX_TEXT)))
+    blocks.append(confirm_input(n, lang))
     return {
         "type": "modal",
         "callback_id": CONFIRM_CALLBACK,
         "private_metadata": ctx.plan_id,
-        "title": plain("Confirm cleanup", MAX_MODAL_TITLE),
-        "submit": plain("Delete", MAX_MODAL_TITLE),
-        "close": plain("Cancel", MAX_MODAL_TITLE),
+        "title": plain(t._("Confirm cleanup"), MAX_MODAL_TITLE),
+        "submit": plain(t._("Delete"), MAX_MODAL_TITLE),
+        "close": plain(t._("Cancel"), MAX_MODAL_TITLE),
         "blocks": blocks,
+    }
+
+
+def confirm_input(n: int, lang: str = DEFAULT_LANGUAGE) -> Block:
+    """The one input: its label says, in the reader's language, to type the word `confirm` as it is."""
+    t = translator(lang)
+    return {
+        "type": "input",
+        "block_id": CONFIRM_BLOCK,
+        "label": plain(
+            t._("Type {word} to delete {resources}", word=CONFIRM_WORD, resources=resources_text(n, lang)), 2000
+        ),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": CONFIRM_INPUT,
+            "placeholder": plain(CONFIRM_WORD, 150),
+            "max_length": 100,
+        },
+        "hint": plain(
+            t._("The word to type is {word} in every language; anything else deletes nothing.", word=CONFIRM_WORD), 2000
+        ),
     }

@@ -5,30 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.pricing import format_monthly
-from bot.slack.blocks.common import Block, clip, context, plural, section
+from bot.i18n import DEFAULT_LANGUAGE, translator
+from bot.slack.blocks.common import Block, clip, context, section
 
 
-def savings_blocks(rows: Sequence[Any]) -> list[Block]:
+def savings_blocks(rows: Sequence[Any], lang: str = DEFAULT_LANGUAGE) -> list[Block]:
     """`rows` are bot.core.savings.MonthSavings, oldest first: a short table, one row a month."""
-    table_rows: list[list[dict[str, Any]]] = [
-        [_cell("Month"), _cell("Cost stopped"), _cell("Cleanups"), _cell("Still running"), _cell("Found")]
-    ]
+    t = translator(lang)
+    heads = (t._("Month"), t._("Cost stopped"), t._("Cleanups"), t._("Still running"), t._("Found"))
+    table_rows: list[list[dict[str, Any]]] = [[_cell(h) for h in heads]]
     for row in rows[-12:]:
         table_rows.append(
             [
                 _cell(row.month),
-                _cell(format_monthly(row.stopped)),
-                _cell(str(row.runs)),
-                _cell(format_monthly(row.still_running)),
-                _cell(str(row.found)),
+                _cell(t.monthly(row.stopped)),
+                _cell(t.number(row.runs)),
+                _cell(t.monthly(row.still_running)),
+                _cell(t.number(row.found)),
             ]
         )
     total = sum(r.stopped for r in rows)
     return [
         section(
-            f"*What cleanups saved* (last {plural(len(rows), 'month')}): about *{format_monthly(total)}* stopped "
-            "by finished cleanups."
+            t._(
+                "*What cleanups saved* (last {months}): about *{cost}* stopped by finished cleanups.",
+                months=t.n_("{n} month", "{n} months", len(rows)),
+                cost=t.monthly(total),
+            )
         ),
         {
             "type": "table",
@@ -36,17 +39,23 @@ def savings_blocks(rows: Sequence[Any]) -> list[Block]:
             "rows": table_rows,
         },
         context(
-            "Cost stopped: the monthly price of what cleanups finished that month deleted. Still running: the "
-            "monthly price of what scheduled reminders found that month and no cleanup had deleted by its end. "
-            "Estimates from the price table, in US dollars per month."
+            t._(
+                "Cost stopped: the monthly price of what cleanups finished that month deleted. Still running: the "
+                "monthly price of what scheduled reminders found that month and no cleanup had deleted by its end. "
+                "Estimates from the price table, in US dollars per month."
+            )
         ),
     ]
 
 
-def savings_text(rows: Sequence[Any]) -> str:
+def savings_text(rows: Sequence[Any], lang: str = DEFAULT_LANGUAGE) -> str:
     """The notification fallback text of the savings table."""
-    total = format_monthly(sum(r.stopped for r in rows))
-    return f"What cleanups saved: about {total} stopped in {plural(len(rows), 'month')}"
+    t = translator(lang)
+    return t._(
+        "What cleanups saved: about {cost} stopped in {months}",
+        cost=t.monthly(sum(r.stopped for r in rows)),
+        months=t.n_("{n} month", "{n} months", len(rows)),
+    )
 
 
 def _cell(text: str) -> dict[str, Any]:

@@ -16,6 +16,14 @@ def _ids(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str]:
     return str(action.get("value", "")), str(body["user"]["id"]), channel
 
 
+def user_team(body: dict[str, Any]) -> str:
+    """The clicking user's own team (`user.team_id`: their workspace, or their org's E... ID in Enterprise Grid);
+    "" when the payload has none, which no member's click lacks."""
+    user = body.get("user")
+    team = user.get("team_id") if isinstance(user, dict) else None
+    return team if isinstance(team, str) else ""
+
+
 def _clicked_ts(body: dict[str, Any]) -> str:
     """The ts of the message whose button was clicked (a click can reach us before the scan stored that ts)."""
     return str((body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts") or "")
@@ -26,19 +34,19 @@ def register(app: App, service: CleanupService) -> None:
     def delete_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
-        service.click_delete(plan_id, user, str(body.get("trigger_id", "")), channel)
+        service.click_delete(plan_id, user, str(body.get("trigger_id", "")), channel, team=user_team(body))
 
     @app.action(CANCEL_ACTION)
     def cancel_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
-        service.click_cancel(plan_id, user, channel, message_ts=_clicked_ts(body))
+        service.click_cancel(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
 
     @app.action(SNOOZE_ACTION)
     def snooze_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         plan_id, user, channel = _ids(body, action)
-        service.click_snooze(plan_id, user, channel, message_ts=_clicked_ts(body))
+        service.click_snooze(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
 
     @app.action(KEEP_UNTIL_ACTION)
     def keep_until_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -47,5 +55,10 @@ def register(app: App, service: CleanupService) -> None:
         plan_id = plan_id_of_block(str(action.get("block_id", "")))
         selected = action.get("selected_date")
         service.pick_keep_until(
-            plan_id, user, channel, selected if isinstance(selected, str) else "", message_ts=_clicked_ts(body)
+            plan_id,
+            user,
+            channel,
+            selected if isinstance(selected, str) else "",
+            message_ts=_clicked_ts(body),
+            team=user_team(body),
         )

@@ -14,7 +14,11 @@ COMMAND = "/cleanup"
 def register(app: App, service: CleanupService) -> None:
     @app.command(COMMAND)
     def cleanup(ack: Ack, command: dict[str, Any]) -> None:
-        reply = service.parse_command(str(command.get("text", "")))
+        foreign = service.foreign_command(str(command.get("team_id", "")), str(command.get("enterprise_id", "")))
+        if foreign:
+            ack(text=foreign, response_type="ephemeral")
+            return
+        reply = service.parse_command(str(command.get("text", "")), str(command.get("user_id", "")))
         ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
         if reply.scan is not None:  # after the ack, never before it
             profile, regions = reply.scan

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.slack.blocks import CONFIRM_BLOCK, CONFIRM_CALLBACK, CONFIRM_INPUT
+from bot.slack.listeners.actions import user_team
 from bot.slack.service import CleanupService
 
 
@@ -24,10 +25,10 @@ def typed_text(view: dict[str, Any]) -> str:
 def register(app: App, service: CleanupService) -> None:
     @app.view(CONFIRM_CALLBACK)
     def confirm_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        plan_id = str(view.get("private_metadata", ""))
-        errors = service.submit(plan_id, str(body["user"]["id"]), typed_text(view))
+        plan_id, user = str(view.get("private_metadata", "")), str(body["user"]["id"])
+        errors = service.submit(plan_id, user, typed_text(view), team=user_team(body))
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()  # closes the modal
-        service.approved(plan_id)
+        service.confirmed(plan_id, user)
