@@ -30,12 +30,13 @@ BENCHMARKS: dict[str, str] = {
     "fleet": "bench.fleet",
     "custodian": "bench.custodian",
     "proof": "bench.proof",
+    "quota": "bench.quota",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADER = """## BENCHMARKS
 
 Rerun with `make bench` (or `python -m bench [{names}]`); about 10 minutes on a 2-core machine, loopback only.
-Every figure comes from moto servers on loopback behind a latency proxy (`bench/latency_proxy.py`) that stands in
+Every figure comes from moto servers on loopback behind a latency proxy (`bot/demo/aws_proxy.py`) that stands in
 for the network; the Slack app runs as the Procfile starts it, against the loopback Slack stand-in. Ratios compare
 contenders measured in the same run, on the same data. moto is a stand-in: absolute times are not AWS's, and its
 S3 listing cost grows with the bucket (every ListObjectVersions walks every version). Rows marked "what-if"

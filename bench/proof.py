@@ -34,8 +34,8 @@ from bench.common import (
     reset_moto,
     run_repeated,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
 from bench.scan import WORKSHOP, seed
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 
 TITLE = "Proof of non-use: the app against itself before it proved roles and buckets unused (50 ms per AWS call)"
 BASELINE = "c04dc56^"  # the commit before "Prove roles and buckets unused across every enabled region"
@@ -46,11 +46,11 @@ SCAN_TARGET, CLEANUP_TARGET = 1.5, 1.3
 
 
 @contextmanager
-def baseline_tree() -> Iterator[Path]:
-    """The app at BASELINE, in a temporary git worktree."""
+def baseline_tree(commit: str = BASELINE) -> Iterator[Path]:
+    """The app at `commit`, in a temporary git worktree."""
     with tempfile.TemporaryDirectory(prefix="dogcat-baseline-") as tmp:
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), BASELINE], check=True,
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True,
                        capture_output=True)  # fmt: skip
         try:
             yield tree
@@ -93,7 +93,7 @@ def run(options: Options) -> Report:
     with (
         baseline_tree() as before_tree,
         moto_processes(REGIONS) as moto,
-        LatencyProxy(moto.urls[REGIONS[0]], LATENCY) as proxy,
+        AwsProxy(moto.urls[REGIONS[0]], LATENCY) as proxy,
     ):
         env = child_env(proxy.url)
         for what in ("scan", "cleanup"):

@@ -31,7 +31,17 @@ from pathlib import Path
 from bot.aws.clients import Aws
 from bot.core.accounts import Fleet, execute_fleet
 from bot.core.executor import EventSink, ExecutorOptions, execute
-from bot.core.plan import RESULT_STATUSES, Plan, ProgressEvent, ResourceResult, ResultStatus
+from bot.core.plan import (
+    RESULT_STATUSES,
+    Plan,
+    ProgressEvent,
+    ResourceResult,
+    ResultStatus,
+    RunVerdict,
+    is_refused,
+    refusals,
+    run_verdict,
+)
 from bot.core.state import Lease, PlanRecord, StateStore
 from bot.logs import set_run
 
@@ -105,7 +115,12 @@ class RunOutcome:
 
     @property
     def outcome(self) -> str:
-        return self.error or outcome_text(self.results)
+        """What the store records: the error, the refusal (said once), or the counts."""
+        if self.error:
+            return self.error
+        if self.results and all(is_refused(r) for r in self.results):
+            return "refused, nothing deleted: " + "; ".join(dict.fromkeys(refusals(self.results).values()))
+        return outcome_text(self.results)
 
 
 class _Ownership:
@@ -284,7 +299,9 @@ class RunOwner:
             return self._lost(lease, owner, started)
         stored = self.store.results(plan_id)
         ordered = [stored[r.key] for r in plan.to_delete if r.key in stored]
-        failed = bool(error) or any(r.status == ResultStatus.FAILED for r in ordered)
+        # A run refused as a whole did not do what was approved: it ends failed, as one with a failed deletion.
+        verdict = run_verdict(ordered, len(plan.to_delete))
+        failed = bool(error) or verdict in (RunVerdict.SOME_FAILED, RunVerdict.REFUSED)
         return RunOutcome("failed" if failed else "done", error, ordered, started, lease)
 
     def _record(self, lease: Lease, owner: _Ownership, result: ResourceResult) -> bool:

@@ -124,7 +124,8 @@ def test_refused_run_says_so_once_and_the_plan_message_says_nothing_was_deleted(
     runner, plan_id, ts, plan = setup(standin, store, refusing_execute(reason))
     runner._run_new(plan_id)
     rec = store.get(plan_id)
-    assert rec is not None and rec.status == "done" and rec.progress_ts
+    assert rec is not None and rec.status == "failed" and rec.progress_ts  # not done: nothing approved was
+    assert rec.outcome == f"refused, nothing deleted: {reason}"  # the store says why once, too
     thread = standin.thread(CHANNEL, ts)
     progress = next(m for m in thread if m.ts == rec.progress_ts)
     assert text(progress).count(reason) == 1, text(progress)
