@@ -1,6 +1,7 @@
 """The operators' command line: `scan` prints a plan, `delete` deletes it after a typed `confirm`.
 
-It renders the same plan and progress events as the Slack app, as text.
+It renders the same plan and progress events as the Slack app, as text, in the operator's own language (their
+POSIX locale: LC_ALL, LC_MESSAGES, LANG; else CLEANUP_LANGUAGE). Reasons and AWS errors stay the core's English.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
+
+from babel.numbers import format_decimal
 
 from bot.aws.clients import Aws
 from bot.config import ConfigError, Settings, parse_regions
@@ -30,11 +33,11 @@ from bot.core.plan import (
     run_verdict,
     split_key,
 )
-from bot.core.pricing import format_monthly
 from bot.core.runs import RunOwner
 from bot.core.savings import MonthSavings, savings_report
 from bot.core.scanner import ScanError, scan, scan_workers
 from bot.core.state import StateStore
+from bot.i18n import DEFAULT_LANGUAGE, N_, language_of, translator
 from bot.profiles import Profile, ProfileError, load_profiles
 from bot.slack.blocks import REMINDER_REQUESTER
 
@@ -42,7 +45,31 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_FAILED = 1
 
-_SYMBOL = {"deleted": "deleted", "already_gone": "already gone", "skipped": "SKIPPED", "failed": "FAILED"}
+# English here; shown translated. What went wrong is shouted, so that it stands out in a long list.
+_RESULT_WORDS = {
+    "deleted": N_("deleted"),
+    "already_gone": N_("already gone"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+}
+_SHOUTED = frozenset({"skipped", "failed"})
+_EVENT_WORDS = {"started": N_("started"), "waiting": N_("waiting"), **_RESULT_WORDS}
+_LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX precedence: the first one set decides
+
+
+def cli_language(env: Mapping[str, str] | None = None) -> str:
+    """The operator's language: their POSIX locale's when the app has it, else CLEANUP_LANGUAGE, else English."""
+    env = os.environ if env is None else env
+    fallback = language_of(env.get("CLEANUP_LANGUAGE", ""), DEFAULT_LANGUAGE)
+    for name in _LOCALE_VARIABLES:
+        if env.get(name):
+            return language_of(env[name], fallback)
+    return fallback
+
+
+def _result_word(status: str, lang: str) -> str:
+    word = translator(lang)._(_RESULT_WORDS[status])
+    return word.upper() if status in _SHOUTED else word
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,15 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    lang = cli_language()
+    t = translator(lang)
     if args.command == "savings":
-        return savings_main(args.months, out)
+        return savings_main(args.months, out, lang)
     try:
         settings = Settings.from_env()
         regions = parse_regions(",".join(args.region), "--region") or settings.regions
         profile = _profile(settings, args.profile)
         accounts = _accounts(args.account)
     except (ConfigError, ProfileError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(t._("error: {error}", error=e), file=sys.stderr)
         return EXIT_USAGE
     aws = Aws(max_workers=scan_workers(regions))
     fleet = Fleet(aws, settings.accounts, settings.assume_role, workers_per_account=scan_workers(regions))
@@ -93,28 +122,30 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
                 fleet.select(accounts)
             plan = scan(aws, profile, regions, keeps=stored_keeps(settings))
     except UnknownAccountError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(t._("error: {error}", error=e), file=sys.stderr)
         return EXIT_USAGE
     except ScanError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(t._("error: {error}", error=e), file=sys.stderr)
         return EXIT_FAILED
     if args.command == "scan" and args.json:
         out.write(plan.to_json() + "\n")
         return 0
-    out.write(render_plan(plan))
+    out.write(render_plan(plan, lang))
     if args.command == "scan":
         return 0
     if not plan.to_delete:
-        out.write("Nothing to delete.\n")
+        out.write(t._("Nothing to delete.") + "\n")
         return 0
     if args.dry_run:
-        out.write("Dry run: nothing deleted.\n")
+        out.write(t._("Dry run: nothing deleted.") + "\n")
         return 0
-    out.write(f"Type confirm to delete {len(plan.to_delete)} resources: ")
+    # the word to type stays "confirm" in every language, as in Slack's modal
+    n = len(plan.to_delete)
+    out.write(t.n_("Type confirm to delete {n} resource: ", "Type confirm to delete {n} resources: ", n))
     out.flush()
     answer = stdin.readline()
     if answer.strip() != "confirm":
-        out.write("\nNot confirmed: nothing deleted.\n")
+        out.write("\n" + t._("Not confirmed: nothing deleted.") + "\n")
         return EXIT_REFUSED
     out.write("\n")
     started = time.monotonic()
@@ -124,8 +155,11 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
         approved = store.approve(record.id, operator)
     except Exception as e:
         print(
-            f"error: cannot record this cleanup in the state store {settings.state_db_for_logs} "
-            f"({type(e).__name__}); nothing deleted",
+            t._(
+                "error: cannot record this cleanup in the state store {store} ({error}); nothing deleted",
+                store=settings.state_db_for_logs,
+                error=type(e).__name__,
+            ),
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -136,23 +170,23 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
     owner = RunOwner(store, aws, fleet, settings.run_lease_seconds, executor)
     try:
         if not approved or not owner.claim(record.id):
-            print("error: this cleanup could not be started (already handled); nothing deleted", file=sys.stderr)
+            print(t._("error: this cleanup could not be started (already handled); nothing deleted"), file=sys.stderr)
             return EXIT_FAILED
         claimed = store.get(record.id)
         assert claimed is not None
-        outcome = owner.carry_out(claimed, lambda event, _result: show(event, out))
+        outcome = owner.carry_out(claimed, lambda event, _result: show(event, out, lang))
         owner.finish(record.id, outcome)
     finally:
         store.close()
-    out.write(f"Run {record.id} (recorded in the state store)\n")
-    if outcome.error:
-        out.write(f"The cleanup stopped with an error: {outcome.error}\n")
-    out.write(render_results(outcome.results, time.monotonic() - started, len(plan.to_delete)))
+    out.write(t._("Run {id} (recorded in the state store)", id=record.id) + "\n")
+    if outcome.error:  # the error is the core's English fact
+        out.write(t._("The cleanup stopped with an error: {error}", error=outcome.error) + "\n")
+    out.write(render_results(outcome.results, time.monotonic() - started, len(plan.to_delete), lang))
     return EXIT_FAILED if outcome.status != "done" else 0
 
 
-def show(event: ProgressEvent, out: TextIO) -> None:
-    out.write(render_event(event) + "\n")
+def show(event: ProgressEvent, out: TextIO, lang: str = DEFAULT_LANGUAGE) -> None:
+    out.write(render_event(event, lang) + "\n")
     out.flush()
 
 
@@ -180,50 +214,71 @@ def _operator() -> str:
         return "cli"
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
     if plan.is_fleet:
-        return render_fleet_plan(plan)
-    return _render_one(plan)
+        return render_fleet_plan(plan, lang)
+    return _render_one(plan, "", lang)
 
 
-def render_fleet_plan(plan: Plan) -> str:
+def _to_delete_line(plan: Plan, lang: str, total: bool = False) -> str:
+    t = translator(lang)
+    params = {"n": t.number(len(plan.to_delete)), "cost": t.monthly(plan.monthly_cost)}
+    if total:
+        line = t._("Total: {n} to delete, about {cost} while alive", **params)
+    else:
+        line = t._("{n} to delete, about {cost} while alive", **params)
+    if plan.unknown_cost_count:
+        line += t._(" (+{n} unknown)", n=t.number(plan.unknown_cost_count))
+    return line
+
+
+def render_fleet_plan(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
     """A plan of several accounts: each account as its own plan would print, with a subtotal, then the total."""
-    lines = [
-        f"Profile {plan.profile} in {len(plan.accounts)} accounts, regions {', '.join(plan.regions)}",
-        f"Total: {len(plan.to_delete)} to delete, about {format_monthly(plan.monthly_cost)} while alive"
-        + (f" (+{plan.unknown_cost_count} unknown)" if plan.unknown_cost_count else ""),
-        "",
-    ]
+    t = translator(lang)
+    head = t._(
+        "Profile {profile} in {n} accounts, regions {regions}",
+        profile=plan.profile,
+        n=t.number(len(plan.accounts)),
+        regions=", ".join(plan.regions),
+    )
+    lines = [head, _to_delete_line(plan, lang, total=True), ""]
     for part in plan.accounts:
-        if part.error:
-            lines += [f"== Account {part.account_id}: NOT SCANNED: {part.error}", ""]
+        if part.error:  # the error is the core's English fact
+            lines += [t._("== Account {account}: NOT SCANNED: {error}", account=part.account_id, error=part.error), ""]
             continue
-        via = f"role {part.role_arn}" if part.role_arn else "the credentials' own account"
-        lines += [_render_one(plan.for_account(part.account_id), f"== Account {part.account_id} ({via})")]
+        via = t._("role {arn}", arn=part.role_arn) if part.role_arn else t._("the credentials' own account")
+        account_head = t._("== Account {account} ({via})", account=part.account_id, via=via)
+        lines += [_render_one(plan.for_account(part.account_id), account_head, lang)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _render_one(plan: Plan, head: str = "") -> str:
-    head = head or f"Profile {plan.profile} in account {plan.account_id}, regions {', '.join(plan.regions)}"
-    lines = [
-        head,
-        f"{len(plan.to_delete)} to delete, about {format_monthly(plan.monthly_cost)} while alive"
-        + (f" (+{plan.unknown_cost_count} unknown)" if plan.unknown_cost_count else ""),
-        "",
+def _render_one(plan: Plan, head: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    head = head or t._(
+        "Profile {profile} in account {account}, regions {regions}",
+        profile=plan.profile,
+        account=plan.account_id,
+        regions=", ".join(plan.regions),
+    )
+    lines = [head, _to_delete_line(plan, lang), ""]
+    # the reasons ("model of ...", "kept because ...") are the core's English facts
+    rows = [(t._("SERVICE"), t._("TYPE"), t._("REGION"), t._("NAME"), t._("COST"), t._("WHY"))]
+    rows += [
+        (r.service, t.label(r.label), r.region, r.name, t.monthly(r.monthly_cost), r.reason) for r in plan.to_delete
     ]
-    rows = [("SERVICE", "TYPE", "REGION", "NAME", "COST", "WHY")]
-    rows += [(r.service, r.label, r.region, r.name, format_monthly(r.monthly_cost), r.reason) for r in plan.to_delete]
     lines += _table(rows)
     lines += [f"  {r.name}: {r.contents_text()}" for r in plan.to_delete if r.contents_text()]
-    lines += [f"  {r.name}: status {r.details['status']}" for r in plan.to_delete if _status_shown(r)]
+    lines += [
+        f"  {r.name}: " + t._("status {status}", status=r.details["status"]) for r in plan.to_delete if _status_shown(r)
+    ]
     if plan.kept:
-        lines += ["", "Kept (will NOT be deleted):"]
-        rows = [("SERVICE", "TYPE", "REGION", "NAME", "KEPT", "WHY")]
-        rows += [(r.service, r.label, r.region, r.name, r.keep or "", r.keep_reason) for r in plan.kept]
+        lines += ["", t._("Kept (will NOT be deleted):")]
+        rows = [(t._("SERVICE"), t._("TYPE"), t._("REGION"), t._("NAME"), t._("KEPT"), t._("WHY"))]
+        rows += [(r.service, t.label(r.label), r.region, r.name, r.keep or "", r.keep_reason) for r in plan.kept]
         lines += _table(rows)
         lines += [f"  {r.name}: {r.contents_text()}" for r in plan.kept if r.contents_text()]
     if plan.problems:
-        lines += ["", "Could not check:"] + [f"  {p}" for p in plan.problems]
+        lines += ["", t._("Could not check:")] + [f"  {p}" for p in plan.problems]
     return "\n".join(lines) + "\n"
 
 
@@ -237,10 +292,12 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def render_event(event: ProgressEvent) -> str:
+def render_event(event: ProgressEvent, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
     account = split_key(event.key)[0]
     where = f"{account} {event.region}" if account else event.region
-    text = f"{event.kind:>12}  {event.label} {event.name} ({where})"
+    kind = t._(_EVENT_WORDS[event.kind]) if event.kind in _EVENT_WORDS else event.kind
+    text = f"{kind:>12}  {t.label(event.label)} {event.name} ({where})"
     if event.error_code:
         text += f": {event.error_code}"
     if event.message:
@@ -249,27 +306,40 @@ def render_event(event: ProgressEvent) -> str:
 
 
 _VERDICT_HEADS = {
-    RunVerdict.ALL_DONE: "Done",
-    RunVerdict.PARTLY_DONE: "Partly done",
-    RunVerdict.SOME_FAILED: "Finished with failures",
-    RunVerdict.NOTHING_DELETED: "Nothing deleted",
-    RunVerdict.REFUSED: "Refused, nothing deleted",
+    RunVerdict.ALL_DONE: N_("Done in {seconds} s: {summary}"),
+    RunVerdict.PARTLY_DONE: N_("Partly done in {seconds} s: {summary}"),
+    RunVerdict.SOME_FAILED: N_("Finished with failures in {seconds} s: {summary}"),
+    RunVerdict.NOTHING_DELETED: N_("Nothing deleted in {seconds} s: {summary}"),
+    RunVerdict.REFUSED: N_("Refused, nothing deleted in {seconds} s: {summary}"),
 }
 
 
-def render_results(results: list[ResourceResult], seconds: float, planned: int | None = None) -> str:
+def _refusal_line(account: str, why: str, lang: str) -> str:
+    t = translator(lang)  # `why` is the core's English reason
+    return (
+        t._("Refused in account {account}: {why}", account=account, why=why)
+        if account
+        else t._("Refused: {why}", why=why)
+    )
+
+
+def render_results(
+    results: list[ResourceResult], seconds: float, planned: int | None = None, lang: str = DEFAULT_LANGUAGE
+) -> str:
     """The end of a run: what it did as a whole, a refusal said once, then one line per resource."""
-    counts = {status: sum(1 for r in results if r.status == status) for status in _SYMBOL}
-    summary = ", ".join(f"{n} {_SYMBOL[s].lower()}" for s, n in counts.items() if n)
+    t = translator(lang)
+    counts = {status: sum(1 for r in results if r.status == status) for status in _RESULT_WORDS}
+    summary = ", ".join(f"{t.number(n)} {t._(_RESULT_WORDS[s])}" for s, n in counts.items() if n)
     head = _VERDICT_HEADS[run_verdict(results, len(results) if planned is None else planned)]
-    lines = ["", f"{head} in {seconds:.1f} s: {summary or 'nothing to do'}"]
-    lines += [f"Refused{f' in account {a}' if a else ''}: {why}" for a, why in refusals(results).items()]
+    shown_seconds = str(format_decimal(seconds, format="0.0", locale=t.locale))  # "12.0", "12,0"
+    lines = ["", t._(head, seconds=shown_seconds, summary=summary or t._("nothing to do"))]
+    lines += [_refusal_line(a, why, lang) for a, why in refusals(results).items()]
     for r in results:
         detail = f" {r.error_code}: {r.reason}" if r.error_code else (f" ({r.reason})" if r.reason else "")
         detail = "" if is_refused(r) else detail  # said once, above
         account = split_key(r.key)[0]
         where = f"{account} {r.region}" if account else r.region
-        lines.append(f"  {_SYMBOL[r.status]:<12} {r.label} {r.name} ({where}){detail}")
+        lines.append(f"  {_result_word(r.status, lang):<12} {t.label(r.label)} {r.name} ({where}){detail}")
     return "\n".join(lines) + "\n"
 
 
@@ -300,38 +370,44 @@ def stored_keeps(settings: Settings) -> list[KeepUntil]:
         ) from None
 
 
-def savings_main(months: int, out: TextIO) -> int:
+def savings_main(months: int, out: TextIO, lang: str = DEFAULT_LANGUAGE) -> int:
+    t = translator(lang)
     try:
         settings = Settings.from_env()
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(t._("error: {error}", error=e), file=sys.stderr)
         return EXIT_USAGE
     if not 1 <= months <= 36:
-        print("error: --months must be between 1 and 36", file=sys.stderr)
+        print(t._("error: --months must be between 1 and 36"), file=sys.stderr)
         return EXIT_USAGE
     store = _open_store(settings)
     if store is None:
-        out.write(f"No cleanup recorded yet ({settings.state_db} does not exist).\n")
+        out.write(t._("No cleanup recorded yet ({path} does not exist).", path=settings.state_db) + "\n")
         return 0
     try:
         rows = savings_report(store, time.time(), months, REMINDER_REQUESTER)
     finally:
         store.close()
-    out.write(render_savings(rows))
+    out.write(render_savings(rows, lang))
     return 0
 
 
-def render_savings(rows: Sequence[MonthSavings]) -> str:
-    table = [("MONTH", "COST STOPPED", "CLEANUPS", "STILL RUNNING", "FOUND")]
+def render_savings(rows: Sequence[MonthSavings], lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    table = [(t._("MONTH"), t._("COST STOPPED"), t._("CLEANUPS"), t._("STILL RUNNING"), t._("FOUND"))]
     table += [
-        (r.month, format_monthly(r.stopped), str(r.runs), format_monthly(r.still_running), str(r.found)) for r in rows
+        (r.month, t.monthly(r.stopped), t.number(r.runs), t.monthly(r.still_running), t.number(r.found)) for r in rows
     ]
     total = sum(r.stopped for r in rows)
-    lines = [f"What cleanups saved: about {format_monthly(total)} stopped in {len(rows)} months", ""]
-    lines += _table(table)
-    lines += [
-        "",
-        "Cost stopped: the monthly price of what cleanups finished that month deleted. Still running: the monthly",
-        "price of what scheduled reminders found that month and no cleanup had deleted by its end (estimates).",
-    ]
+    head = t.n_(
+        "What cleanups saved: about {cost} stopped in {n} month",
+        "What cleanups saved: about {cost} stopped in {n} months",
+        len(rows),
+        cost=t.monthly(total),
+    )
+    lines = [head, "", *_table(table), ""]
+    lines += t._(
+        "Cost stopped: the monthly price of what cleanups finished that month deleted. Still running: the monthly\n"
+        "price of what scheduled reminders found that month and no cleanup had deleted by its end (estimates)."
+    ).splitlines()
     return "\n".join(lines) + "\n"

@@ -57,7 +57,7 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     aws.known_regions()  # loaded now, not during the first slash commands' 3-second acknowledgement
     slack = SlackWeb(client)
     fleet = Fleet(aws, settings.accounts, settings.assume_role, workers_per_account=scan_workers(settings.regions))
-    feed = Feed(store, slack, settings.notify_channel) if settings.notify_channel else None
+    feed = Feed(store, slack, settings.notify_channel, settings.language) if settings.notify_channel else None
     runner = Runner(
         store,
         aws,

@@ -13,6 +13,7 @@ import time
 
 from bot.core.savings import savings_report
 from bot.core.state import PlanRecord, StateStore
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.slack import blocks
 from bot.slack.web import SlackWeb
 
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class Feed:
-    def __init__(self, store: StateStore, slack: SlackWeb, channel: str) -> None:
+    def __init__(self, store: StateStore, slack: SlackWeb, channel: str, language: str = DEFAULT_LANGUAGE) -> None:
         self.store, self.slack, self.channel = store, slack, channel
+        self.lang = language  # the feed channel's readers: CLEANUP_LANGUAGE, like every channel message
 
     def run_finished(self, plan_id: str, error: str = "") -> None:
         record = self.store.get(plan_id)
@@ -41,8 +43,9 @@ class Feed:
             record.id,
             error,
             self.month_total(record),
+            lang=self.lang,
         )
-        if self.slack.post(self.channel, blocks.feed_text(plan, ordered, record.status), notice):
+        if self.slack.post(self.channel, blocks.feed_text(plan, ordered, record.status, self.lang), notice):
             self.store.audit(plan_id, "system", "feed-posted", self.channel)
 
     def month_total(self, record: PlanRecord) -> blocks.MonthTotal | None:

@@ -24,6 +24,7 @@ from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import Plan, ProgressEvent, ResourceResult
 from bot.core.runs import RunOutcome, RunOwner, new_runner_id
 from bot.core.state import Lease, PlanRecord, StateStore
+from bot.i18n import DEFAULT_LANGUAGE, translator
 from bot.slack import blocks
 from bot.slack.web import SlackWeb
 
@@ -55,13 +56,14 @@ class RunnerOptions:
     # On stop, how long active runs get to reach their next safe point before their leases are released anyway
     # (within gunicorn's graceful_timeout, after which the worker is killed).
     stop_timeout: float = 5.0
+    language: str = DEFAULT_LANGUAGE  # the channel's (CLEANUP_LANGUAGE): everyone in the thread reads it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerOptions:
         executor = ExecutorOptions(
             delete_interval=settings.rest_api_delete_interval, wait_timeout=settings.wait_timeout_seconds
         )
-        return cls(lease_seconds=settings.run_lease_seconds, executor=executor)
+        return cls(lease_seconds=settings.run_lease_seconds, executor=executor, language=settings.language)
 
     @property
     def janitor_interval(self) -> float:
@@ -82,6 +84,7 @@ class Runner:
         self.store, self.aws, self.slack = store, aws, slack
         self.fleet = fleet or Fleet(aws)  # the way into each account of a plan of several (CLEANUP_ACCOUNTS)
         self.options = options or RunnerOptions()
+        self.lang = self.options.language
         self.owner = RunOwner(
             store, aws, self.fleet, self.options.lease_seconds, self.options.executor, execute_fn, new_runner_id()
         )
@@ -159,13 +162,13 @@ class Runner:
     def expire(self, record: PlanRecord) -> bool:
         if not self.store.expire(record.id):
             return False
-        plan = record.plan
+        plan, lang = record.plan, self.lang
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         self.slack.update(
             record.channel,
             record.message_ts,
-            "This plan expired",
-            blocks.plan_blocks(plan, ctx, blocks.status_expired()),
+            translator(lang)._("This plan expired"),
+            blocks.plan_blocks(plan, ctx, blocks.status_expired(lang), lang=lang),
         )
         return True
 
@@ -198,8 +201,9 @@ class Runner:
             return
         log.warning("plan %s: approved, but its run could not start before the plan expired; not run", plan_id)
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
-        top = blocks.plan_blocks(record.plan, ctx, blocks.status_approval_lapsed(record.approver))
-        self.slack.update(record.channel, record.message_ts, blocks.approval_lapsed_text(), top)
+        lang = self.lang
+        top = blocks.plan_blocks(record.plan, ctx, blocks.status_approval_lapsed(record.approver, lang), lang=lang)
+        self.slack.update(record.channel, record.message_ts, blocks.approval_lapsed_text(lang), top)
 
     def _run(self, plan_id: str, resumed: bool) -> None:
         with self._active_lock:
@@ -217,28 +221,18 @@ class Runner:
         record = self.store.get(plan_id)
         if record is None:
             return
-        plan = record.plan
+        plan, lang = record.plan, self.lang
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         channel, thread = record.channel, record.message_ts
         self.slack.update(
             channel,
             thread,
-            f"Approved by {record.approver}, deleting",
-            blocks.plan_blocks(plan, ctx, blocks.status_running(record.approver)),
+            translator(lang)._("Approved by {user}, deleting", user=record.approver),
+            blocks.plan_blocks(plan, ctx, blocks.status_running(record.approver, lang), lang=lang),
         )
         previous = self.owner.recorded(plan_id)
         if resumed:
-            self.slack.post(
-                channel,
-                "Resuming the cleanup after a restart",
-                [
-                    blocks.section(
-                        ":arrows_counterclockwise: The app restarted during this cleanup; resuming it now. "
-                        f"{blocks.plural(len(previous), 'resource')} already handled will not be redone."
-                    )
-                ],
-                thread,
-            )
+            self._tell_resumed(channel, thread, len(previous))
 
         def remember_progress_message(ts: str) -> None:
             self.store.set_progress_message(plan_id, ts)
@@ -273,6 +267,17 @@ class Runner:
             except Exception:
                 log.exception("reporting the end of plan %s failed", plan_id)
 
+    def _tell_resumed(self, channel: str, thread: str, handled: int) -> None:
+        t = translator(self.lang)
+        body = t.n_(
+            ":arrows_counterclockwise: The app restarted during this cleanup; resuming it now. "
+            "{n} resource already handled will not be redone.",
+            ":arrows_counterclockwise: The app restarted during this cleanup; resuming it now. "
+            "{n} resources already handled will not be redone.",
+            handled,
+        )
+        self.slack.post(channel, t._("Resuming the cleanup after a restart"), [blocks.section(body)], thread)
+
     def _report_end(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> None:
         """The end of a run in Slack, each message tried again through an outage until one shared deadline: the
         progress message, the plan message's outcome, then the summary last (whoever sees it sees the rest)."""
@@ -281,19 +286,21 @@ class Runner:
         deadline = self.slack.deadline()
         progress.finish(self.store.results(record.id), deadline, self._stop)
         seconds = time.time() - outcome.started_at
-        ordered, planned = outcome.results, len(plan.to_delete)
-        if outcome.error:
+        ordered, planned, lang = outcome.results, len(plan.to_delete), self.lang
+        t = translator(lang)
+        if outcome.error:  # the error itself is an English fact from the core or AWS: shown as it is
             shown = blocks.esc(blocks.clip(outcome.error, 2000))
-            text = "The cleanup stopped with an error"
-            messages = [[blocks.section(f":x: The cleanup stopped with an error: `{shown}`")]]
-            top = blocks.status_failed(approver, outcome.error)
+            text = t._("The cleanup stopped with an error")
+            messages = [[blocks.section(t._(":x: The cleanup stopped with an error: `{error}`", error=shown))]]
+            top = blocks.status_failed(approver, outcome.error, lang)
         else:
             stopped = blocks.cost_stopped(plan, ordered)
-            text = blocks.summary_text(ordered, planned)
-            messages = blocks.summary_messages(plan, ordered, seconds, approver, stopped)
-            top = blocks.status_finished(approver, ordered, seconds, stopped, planned=planned)
-        top_text = text if outcome.error else blocks.status_text(ordered, planned)
-        self.slack.update_until(deadline, channel, thread, top_text, blocks.plan_blocks(plan, ctx, top), self._stop)
+            text = blocks.summary_text(ordered, planned, lang)
+            messages = blocks.summary_messages(plan, ordered, seconds, approver, stopped, lang)
+            top = blocks.status_finished(approver, ordered, seconds, stopped, lang, planned=planned)
+        top_text = text if outcome.error else blocks.status_text(ordered, planned, lang)
+        top_blocks = blocks.plan_blocks(plan, ctx, top, lang=lang)
+        self.slack.update_until(deadline, channel, thread, top_text, top_blocks, self._stop)
         for message in messages:
             self.slack.post_until(deadline, channel, text, message, thread, self._stop)
 
@@ -317,6 +324,7 @@ class _Progress:
         self.results = dict(previous)
         self.current = ""
         self.interval = options.progress_interval
+        self.lang = options.language
         self._lock = threading.Lock()
         self._dirty = threading.Event()
         self._stopped = threading.Event()
@@ -326,8 +334,8 @@ class _Progress:
         self._posted(
             self.slack.post(
                 self.channel,
-                blocks.progress_text(self.plan, self.results),
-                blocks.progress_blocks(self.plan, self.results, "Starting…"),
+                blocks.progress_text(self.plan, self.results, lang=self.lang),
+                blocks.progress_blocks(self.plan, self.results, translator(self.lang)._("Starting…"), lang=self.lang),
                 self.thread_ts,
             )
         )
@@ -351,17 +359,23 @@ class _Progress:
         self._dirty.set()
 
     def note(self, event: ProgressEvent) -> None:
+        t = translator(self.lang)
+        # the event's message is the core's English fact (what AWS is doing): shown as it is
+        params = {"thing": t.label(event.label), "name": event.name, "region": event.region}
+        if event.kind == "waiting":
+            doing = t._("Waiting for {thing} {name} ({region})", **params)
+        else:
+            doing = t._("Deleting {thing} {name} ({region})", **params)
         with self._lock:
-            verb = "Waiting for" if event.kind == "waiting" else "Deleting"
-            self.current = f"{verb} {event.label} {event.name} ({event.region}) {event.message}".strip()
+            self.current = f"{doing} {event.message}".strip()
         self._dirty.set()
 
     def _push(self, finished: bool = False, deadline: float | None = None, stop: threading.Event | None = None) -> None:
         """Show the results so far; with a deadline, keep trying through a Slack outage until then."""
         with self._lock:
             results, current = dict(self.results), self.current
-        text = blocks.progress_text(self.plan, results, finished)
-        body = blocks.progress_blocks(self.plan, results, current, finished)
+        text = blocks.progress_text(self.plan, results, finished, self.lang)
+        body = blocks.progress_blocks(self.plan, results, current, finished, self.lang)
         if not self.ts:  # Slack failed when the run began: the progress message starts now
             if deadline is None:
                 self._posted(self.slack.post(self.channel, text, body, self.thread_ts))

@@ -26,6 +26,7 @@ from bot.core.state import PlanRecord, StateStore
 from bot.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
 from bot.profiles import Profile
 from bot.slack import blocks
+from bot.slack.blocks.replies import STATUS_WORDS
 from bot.slack.installation import Installation
 from bot.slack.people import People
 from bot.slack.runner import Runner
@@ -80,6 +81,12 @@ class CleanupService:
         )
         # Scans run here, not in Bolt's listener pool, so a slow AWS never delays another request's ack.
         self._scans = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scan")
+
+    @staticmethod
+    def begin_request() -> None:
+        """A new request: nobody's language is known yet. Bolt reuses its threads, and with them their context:
+        the previous request's reader must not answer this one."""
+        _READER.set("")
 
     def _reader(self, user: str, cached_only: bool = False) -> str:
         """Write what follows for `user`: their language (only if already known when `cached_only`)."""
@@ -350,13 +357,12 @@ class CleanupService:
             return t._("This plan has expired. Run /cleanup again for a fresh scan.")
         if record.status == "cancelled":
             return t._("This plan was cancelled.")
+        status = t._(STATUS_WORDS[record.status]) if record.status in STATUS_WORDS else record.status
         if record.approver:
             return t._(
-                "This plan was already approved by {user}; it is {status}.",
-                user=f"<@{record.approver}>",
-                status=record.status,
+                "This plan was already approved by {user}; it is {status}.", user=f"<@{record.approver}>", status=status
             )
-        return t._("This plan was already approved; it is {status}.", status=record.status)
+        return t._("This plan was already approved; it is {status}.", status=status)
 
     # -- the delete button -------------------------------------------------------------------------------------
 

@@ -32,24 +32,28 @@ def _clicked_ts(body: dict[str, Any]) -> str:
 def register(app: App, service: CleanupService) -> None:
     @app.action(DELETE_ACTION)
     def delete_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        service.begin_request()
         ack()
         plan_id, user, channel = _ids(body, action)
         service.click_delete(plan_id, user, str(body.get("trigger_id", "")), channel, team=user_team(body))
 
     @app.action(CANCEL_ACTION)
     def cancel_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        service.begin_request()
         ack()
         plan_id, user, channel = _ids(body, action)
         service.click_cancel(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
 
     @app.action(SNOOZE_ACTION)
     def snooze_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        service.begin_request()
         ack()
         plan_id, user, channel = _ids(body, action)
         service.click_snooze(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
 
     @app.action(KEEP_UNTIL_ACTION)
     def keep_until_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        service.begin_request()
         ack()
         _value, user, channel = _ids(body, action)
         plan_id = plan_id_of_block(str(action.get("block_id", "")))

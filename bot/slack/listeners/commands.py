@@ -14,6 +14,7 @@ COMMAND = "/cleanup"
 def register(app: App, service: CleanupService) -> None:
     @app.command(COMMAND)
     def cleanup(ack: Ack, command: dict[str, Any]) -> None:
+        service.begin_request()
         foreign = service.foreign_command(str(command.get("team_id", "")), str(command.get("enterprise_id", "")))
         if foreign:
             ack(text=foreign, response_type="ephemeral")

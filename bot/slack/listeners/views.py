@@ -25,6 +25,7 @@ def typed_text(view: dict[str, Any]) -> str:
 def register(app: App, service: CleanupService) -> None:
     @app.view(CONFIRM_CALLBACK)
     def confirm_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        service.begin_request()
         plan_id, user = str(view.get("private_metadata", "")), str(body["user"]["id"])
         errors = service.submit(plan_id, user, typed_text(view), team=user_team(body))
         if errors:
