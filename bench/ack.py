@@ -30,8 +30,8 @@ from bench.common import (
     progress,
     run_worker,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
 from bench.slackapp import CHANNEL, PLATFORM_WORKERS, REQUESTER, SIGNING_SECRET, app_env, launch, procfile_argv
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 from bot.demo.slack_standin import SlackStandIn
 
 TITLE = "Acknowledgement: 20 concurrent /cleanup dogcat, every AWS call delayed 1.5 s"
@@ -117,7 +117,7 @@ def run(options: Options) -> Report:
     failures: list[str] = []
     with (
         moto_processes([REGION]) as moto,
-        LatencyProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
         SlackStandIn() as standin,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-ack-") as tmp,
     ):

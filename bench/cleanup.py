@@ -41,8 +41,9 @@ from bench.common import (
     progress,
     reset_moto,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
-from bench.slackapp import CHANNEL, REQUESTER, SIGNING_SECRET, TEAMMATE, RunningApp, app_env, launch, procfile_argv
+from bench.slackapp import CHANNEL, REQUESTER, SIGNING_SECRET, TEAMMATE, app_env, launch, procfile_argv
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.launcher import LocalApp
 from bot.demo.slack_standin import Call, SlackStandIn
 from bot.slack import blocks as ids
 
@@ -90,7 +91,7 @@ def _text(call: Call) -> str:
     return json.dumps(call.args.get("blocks") or [], ensure_ascii=False) + str(call.args.get("text", ""))
 
 
-def one_run(app: RunningApp, standin: SlackStandIn, proxy: LatencyProxy, db_path: Path) -> dict[str, Any]:
+def one_run(app: LocalApp, standin: SlackStandIn, proxy: AwsProxy, db_path: Path) -> dict[str, Any]:
     """One conversation; the times of its stages, in seconds after the `confirm` submission was sent."""
     from bot.demo.slack_user import SlackWorkspace
 
@@ -214,7 +215,7 @@ def run(options: Options) -> Report:
     results: list[dict[str, Any]] = []
     with (
         moto_processes([REGION]) as moto,
-        LatencyProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
         SlackStandIn() as standin,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-cleanup-") as tmp,
     ):

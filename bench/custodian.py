@@ -41,7 +41,7 @@ from bench.common import (
     ratio,
     reset_moto,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 
 TITLE = "What a user would pick instead: Cloud Custodian against `python -m bot delete dogcat` (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)
@@ -157,7 +157,7 @@ def seed() -> dict[str, Any]:
 
 
 def inventory() -> set[str]:
-    from tests.e2e.harness import existing
+    from bot.demo.inventory import existing
 
     session = boto3.session.Session(region_name=REGION)
     found = existing(session)
@@ -211,7 +211,7 @@ def run(options: Options) -> Report:
     outcomes: dict[str, dict[str, Any]] = {}
     with (
         moto_processes([REGION]) as moto,
-        LatencyProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-custodian-") as tmp,
     ):
         env = child_env(proxy.url)

@@ -45,7 +45,7 @@ from bench.common import (
     ratio,
     reset_moto,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 
 TITLE = "Many accounts: 20 accounts x 2 regions, fleet scan and cleanup (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)
@@ -137,7 +137,7 @@ def cleanup_worker(accounts: list[str], regions: list[str]) -> dict[str, Any]:
     return {**metrics, "found": len(plan.to_delete), "statuses": statuses}
 
 
-def _run(target: str, env: dict[str, str], proxy: LatencyProxy, moto: MotoProcesses, **kwargs: Any) -> dict[str, Any]:
+def _run(target: str, env: dict[str, str], proxy: AwsProxy, moto: MotoProcesses, **kwargs: Any) -> dict[str, Any]:
     """A contender in a fresh interpreter; the proxy's counters and the CPU clocks start at its READY."""
     command = [sys.executable, "-m", "bench.worker", target, json.dumps(kwargs)]
     with subprocess.Popen(
@@ -213,7 +213,7 @@ def run(options: Options) -> Report:
             "moto_cpu": "moto CPU s",
         },
     )
-    with moto_processes(["all"]) as moto, LatencyProxy(moto.urls["all"], NO_LATENCY) as proxy:
+    with moto_processes(["all"]) as moto, AwsProxy(moto.urls["all"], NO_LATENCY) as proxy:
         env = child_env(proxy.url)
         reset_moto(moto.urls["all"])
         progress(f"seeding {n} accounts x {len(REGIONS)} regions")

@@ -49,7 +49,7 @@ from bench.common import (
     rss_kb,
     run_worker,
 )
-from bench.latency_proxy import LatencyModel, LatencyProxy
+from bot.demo.aws_proxy import AwsProxy, LatencyModel
 
 TITLE = "S3: emptying and deleting a versioned bucket (ListObjectVersions 100 ms, DeleteObjects 1 s/1000 keys)"
 LATENCY = LatencyModel(
@@ -234,7 +234,7 @@ def run(options: Options) -> Report:
         },
     )
     minimums: dict[int, int] = {}
-    with moto_server() as moto, LatencyProxy(moto, LATENCY) as proxy:
+    with moto_server() as moto, AwsProxy(moto, LATENCY) as proxy:
         env = child_env(proxy.url)
         for versions in sizes:
             entries = versions + markers_for(versions)

@@ -4,7 +4,7 @@ Cases: the workshop stack, and a large variant (the stack plus 200 SageMaker end
 models, 50 Lambda functions and 50 IAM roles per account), each deployed in 1 and in 4 regions and scanned in
 those regions. AWS regions are independent endpoints, so each region is served by its own moto server process
 (bench.moto_process), behind the latency proxy, which routes each call by the region of its SigV4 credential scope
-(IAM, STS and S3 to the us-east-1 process: see bench.latency_proxy); the 4-region cases are run a second time on
+(IAM, STS and S3 to the us-east-1 process: see bot.demo.aws_proxy); the 4-region cases are run a second time on
 one shared moto process, for comparison. Seeding goes through the same routing with no latency; every scan gets
 50 ms added to every AWS call. Each contender runs in a fresh process with its boto3 clients already built (as in
 the running Slack app after its first scan, and as a script builds them before it starts); the timed part is the
@@ -46,7 +46,7 @@ from bench.common import (
     run_repeated,
     run_worker,
 )
-from bench.latency_proxy import NO_LATENCY, LatencyModel, LatencyProxy
+from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 
 TITLE = "Scan: the app against a naive sequential boto3 scan (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)
@@ -377,8 +377,8 @@ def run(options: Options) -> Report:
     )
     with (
         moto_processes(REGIONS) as moto,
-        LatencyProxy(moto.urls[REGIONS[0]], LATENCY, routes=moto.urls) as routed,
-        LatencyProxy(moto.urls[REGIONS[0]], LATENCY) as shared,
+        AwsProxy(moto.urls[REGIONS[0]], LATENCY, routes=moto.urls) as routed,
+        AwsProxy(moto.urls[REGIONS[0]], LATENCY) as shared,
     ):
         for case in cases:
             proxy = shared if case.backends == SHARED else routed
@@ -396,7 +396,7 @@ def run(options: Options) -> Report:
     return report
 
 
-def _run_case(report: Report, case: _Case, proxy: LatencyProxy, moto: MotoProcesses, options: Options) -> None:
+def _run_case(report: Report, case: _Case, proxy: AwsProxy, moto: MotoProcesses, options: Options) -> None:
     for url in moto.urls.values():
         reset_moto(url)
     progress(f"seeding {case.label}")

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REGION, Options, Report, Row, moto_processes, progress
-from bench.latency_proxy import LatencyModel, LatencyProxy
-from bench.slackapp import PLATFORM_WORKERS, app_env, launch, procfile_argv, python_m_bot_argv
+from bench.slackapp import PLATFORM_WORKERS, app_env, app_memory, launch, procfile_argv
+from bot.demo.aws_proxy import AwsProxy, LatencyModel
+from bot.demo.launcher import python_m_bot
 from bot.demo.slack_standin import SlackStandIn
 
 TITLE = "Start-up: process start to the first answered request, and memory at idle"
@@ -57,7 +58,7 @@ def run(options: Options) -> Report:
     measured: dict[str, list[dict[str, Any]]] = {label: [] for label in contenders}
     with (
         moto_processes([REGION]) as moto,
-        LatencyProxy(moto.urls[REGION], LATENCY) as proxy,
+        AwsProxy(moto.urls[REGION], LATENCY) as proxy,
         SlackStandIn() as standin,
     ):
         for number in range(1, runs + 1):
@@ -65,12 +66,12 @@ def run(options: Options) -> Report:
                 with tempfile.TemporaryDirectory(prefix="dogcat-bench-startup-") as tmp:
                     workers = {"WEB_CONCURRENCY": PLATFORM_WORKERS} if kind == "procfile" else {}
                     env = app_env(Path(tmp), standin, proxy.url, **workers)
-                    argv = python_m_bot_argv() if kind == "python" else procfile_argv(int(env["PORT"]))
+                    argv = python_m_bot() if kind == "python" else procfile_argv(int(env["PORT"]))
                     proxy.reset()
                     slack_before = len(standin.calls_to())
                     with launch(argv, env, Path(tmp)) as app:
                         time.sleep(IDLE_SECONDS)
-                        memory = app.memory()
+                        memory = app_memory(app)
                         result: dict[str, Any] = {
                             "seconds": app.first_answer_s,
                             **memory,

@@ -1,7 +1,7 @@
 """The one logging set-up of every entry point (`python -m bot`, the console script, gunicorn's workers).
 
 Every line a run logs carries the run's plan and account: the runner sets them once where a run starts
-(`set_run`), in a context variable, and a filter on the handler reads it into each record, whatever logger
+(`run_logged`), in a context variable, and a filter on the handler reads it into each record, whatever logger
 wrote the line:
 
     2025-01-01 12:00:00,000 WARNING bot.slack.runner [plan 3f2a… account 123456789012]: chat.update ... failed
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
@@ -28,6 +29,16 @@ _run: ContextVar[str] = ContextVar("dogcat_cleanup_run", default="")
 def set_run(plan_id: str, account_id: str) -> None:
     """From here on, lines logged in this context (this thread, or this copy of a context) name the run."""
     _run.set(f" [plan {plan_id} account {account_id or '?'}]")
+
+
+@contextmanager
+def run_logged(plan_id: str, account_id: str) -> Iterator[None]:
+    """Lines logged in this context name the run until the block ends; the caller's context is left as it was."""
+    token = _run.set(f" [plan {plan_id} account {account_id or '?'}]")
+    try:
+        yield
+    finally:
+        _run.reset(token)
 
 
 def current_run() -> str:

@@ -60,7 +60,7 @@ def moto_server_url() -> Iterator[str]:
     """
     from moto.server import ThreadedMotoServer
 
-    from bot.demo.run import free_port
+    from bot.demo.launcher import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

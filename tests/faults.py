@@ -18,18 +18,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-# botocore hyphenised service id -> (wire protocol, throttling error code, HTTP status of that error)
-SERVICES: dict[str, tuple[str, str, int]] = {
-    "sagemaker": ("json", "ThrottlingException", 400),
-    "dynamodb": ("json", "ThrottlingException", 400),
-    "cloudwatch-logs": ("json", "ThrottlingException", 400),
-    "lambda": ("rest-json", "TooManyRequestsException", 429),
-    "api-gateway": ("rest-json", "TooManyRequestsException", 429),
-    "apigatewayv2": ("rest-json", "TooManyRequestsException", 429),
-    "iam": ("query", "Throttling", 400),
-    "sts": ("query", "Throttling", 400),
-    "s3": ("rest-xml", "SlowDown", 503),
-}
+from bot.demo.aws_proxy import SERVICES, error_wire
 
 
 class _Body:
@@ -38,29 +27,6 @@ class _Body:
 
     def stream(self, **_kwargs: Any) -> Iterator[bytes]:
         yield self._body
-
-
-def error_wire(service: str, code: str, message: str, status: int) -> tuple[int, dict[str, str], bytes]:
-    """(HTTP status, headers, body) of an AWS error in `service`'s wire format, as AWS sends it."""
-    protocol = SERVICES[service][0]
-    headers = {"x-amzn-RequestId": "fault-injected"}
-    if protocol == "json":
-        headers["Content-Type"] = "application/x-amz-json-1.1"
-        body = json.dumps({"__type": code, "message": message}).encode()
-    elif protocol == "rest-json":
-        headers["Content-Type"] = "application/json"
-        headers["x-amzn-ErrorType"] = code
-        body = json.dumps({"message": message, "Type": "User"}).encode()
-    elif protocol == "query":
-        headers["Content-Type"] = "text/xml"
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
-            "<RequestId>fault-injected</RequestId></ErrorResponse>"
-        ).encode()
-    else:
-        headers["Content-Type"] = "application/xml"
-        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
-    return status, headers, body
 
 
 def error_response(service: str, code: str, message: str, status: int) -> AWSResponse:

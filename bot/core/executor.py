@@ -334,11 +334,11 @@ class _Run:
             self._finish(d.r, "deleted", "", started=d.started)
             return None
         waited = time.monotonic() - (d.waiting_since or time.monotonic())
-        if waited + pending.retry_in > self.options.wait_timeout:
-            status = pending.status or "unknown"
-            raise TimeoutError(f"still exists after {waited:.0f} s of waiting (status {status})")
+        left = self.options.wait_timeout - waited
+        if left <= 0:
+            raise TimeoutError(f"still exists after {waited:.0f} s (status {pending.status or 'unknown'})")
         self._tell(d, f"AWS is deleting it (status {pending.status})" if pending.status else "")
-        return pending.retry_in
+        return min(pending.retry_in, left)  # the last look comes at the end of the budget, not past it
 
     def _not_yet(self, d: _Deletion, e: NotYet) -> float | None:
         """AWS cannot take the step now: come back later within the wait budget, or keep it and say why."""
@@ -346,11 +346,12 @@ class _Run:
         if d.waiting_since is None:
             d.waiting_since = now
         waited = now - d.waiting_since
-        if waited + e.retry_in > self.options.wait_timeout:
+        left = self.options.wait_timeout - waited
+        if left <= 0:
             self._finish(d.r, "skipped", f"{e}; kept after waiting {waited:.0f} s", started=d.started)
             return None
         self._tell(d, str(e))
-        return e.retry_in
+        return min(e.retry_in, left)
 
     def _tell(self, d: _Deletion, message: str) -> None:
         if message and message != d.told:

@@ -43,7 +43,7 @@ from bot.core.plan import (
     run_verdict,
 )
 from bot.core.state import Lease, PlanRecord, StateStore
-from bot.logs import set_run
+from bot.logs import run_logged
 
 log = logging.getLogger(__name__)
 
@@ -242,12 +242,15 @@ class RunOwner:
 
     def carry_out(self, record: PlanRecord, forward: ProgressSink | None = None) -> RunOutcome:
         """Delete the approved plan of a run this runner owns; record every result as it happens."""
+        with run_logged(record.id, record.plan.account_id):  # every line logged meanwhile names the plan and account
+            return self._carry_out(record, forward)
+
+    def _carry_out(self, record: PlanRecord, forward: ProgressSink | None) -> RunOutcome:
         plan_id, plan = record.id, record.plan
         started = record.started_at or time.time()
         lease = Lease(plan_id, record.runner, record.lease_token)
         if record.status != "running" or record.runner != self.id:
             return RunOutcome("lost", "this runner does not hold the run", [], started)
-        set_run(plan_id, plan.account_id)  # every line logged from here on names the plan and account
         tell = forward or (lambda _event, _result: None)
         previous = self.recorded(plan_id)
         owner = _Ownership(self.store, lease, self.stopping, self.lease_seconds, self.check_interval)

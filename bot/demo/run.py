@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,69 +19,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
-import requests
 
+from bot.demo.inventory import resources
+from bot.demo.launcher import LocalApp, free_port, local_app_env
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_user import SlackWorkspace
 from bot.demo.stack import SAGEMAKER_TRUST, seed_workshop
 from bot.demo.transcript import render
 from bot.slack import blocks as ids
 
-ROOT = Path(__file__).resolve().parents[2]
 ANA, BINH = "UANA00001", "UBINH0001"
 NAMES = {ANA: "ana", BINH: "binh", "UBOTCLEAN": "dogcat-cleanup"}
 CHANNEL = "CWORKSHOP"
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - the local stand-in's, not a real secret
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def local_app_env(
-    state_dir: Path,
-    slack_api_url: str,
-    aws_url: str,
-    signing_secret: str,
-    bot_token: str,
-    region: str = "us-east-1",
-    aws_key: str = "demo",
-    **overrides: str,
-) -> dict[str, str]:
-    """The environment of the app run against local stand-ins (the demo, the end-to-end tests, the benchmarks).
-
-    Nothing of the caller's Slack, cleanup or AWS settings leaks in, and every setting a developer's `.env` could
-    hold is set explicitly (python-dotenv never overrides a variable that is set, even to "").
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLEANUP_", "AWS_", "PYTEST"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        SLACK_BOT_TOKEN=bot_token,
-        SLACK_SIGNING_SECRET=signing_secret,
-        SLACK_APP_TOKEN="",  # set (empty) so that no .env turns Socket Mode on
-        SLACK_API_URL=slack_api_url,
-        AWS_ENDPOINT_URL=aws_url,
-        AWS_ACCESS_KEY_ID=aws_key,
-        AWS_SECRET_ACCESS_KEY=aws_key,
-        AWS_DEFAULT_REGION=region,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        CLEANUP_REGIONS=region,
-        CLEANUP_APPROVERS="",
-        CLEANUP_ALLOW_SELF_APPROVAL="false",
-        CLEANUP_PLAN_TTL_MINUTES="30",
-        CLEANUP_STATE_DB=str(state_dir / "state.sqlite3"),
-        CLEANUP_PROFILES="",
-    )
-    env.update(overrides)
-    return env
 
 
 @contextmanager
@@ -122,23 +70,23 @@ def embedded_aws(region: str = "us-east-1", key: str = "demo") -> Iterator[str]:
         server.stop()
 
 
+# How the demo shows each kind of resource, in AWS's words
+LABELS = {
+    "sagemaker.endpoint": "sagemaker endpoint",
+    "sagemaker.endpoint-config": "sagemaker config",
+    "sagemaker.model": "sagemaker model",
+    "lambda.function": "lambda function",
+    "dynamodb.table": "dynamodb table",
+    "apigateway.rest-api": "apigateway rest api",
+    "iam.role": "iam role",
+    "s3.bucket": "s3 bucket",
+    "logs.log-group": "logs log group",
+}
+
+
 def inventory(session: boto3.session.Session, region: str) -> list[str]:
     """Every resource of the kinds the workshop uses, as "kind name" lines."""
-    sm = session.client("sagemaker", region_name=region)
-    lines = [f"sagemaker endpoint   {e['EndpointName']}" for e in sm.list_endpoints()["Endpoints"]]
-    lines += [f"sagemaker config     {c['EndpointConfigName']}" for c in sm.list_endpoint_configs()["EndpointConfigs"]]
-    lines += [f"sagemaker model      {m['ModelName']}" for m in sm.list_models()["Models"]]
-    functions = session.client("lambda", region_name=region).list_functions()["Functions"]
-    lines += [f"lambda function      {f['FunctionName']}" for f in functions]
-    tables = session.client("dynamodb", region_name=region).list_tables()["TableNames"]
-    lines += [f"dynamodb table       {t}" for t in tables]
-    apis = session.client("apigateway", region_name=region).get_rest_apis()["items"]
-    lines += [f"apigateway rest api  {a['name']}" for a in apis]
-    lines += [f"iam role             {r['RoleName']}" for r in session.client("iam").list_roles()["Roles"]]
-    lines += [f"s3 bucket            {b['Name']}" for b in session.client("s3").list_buckets()["Buckets"]]
-    groups = session.client("logs", region_name=region).describe_log_groups()["logGroups"]
-    lines += [f"logs log group       {g['logGroupName']}" for g in groups]
-    return sorted(lines)
+    return sorted(f"{LABELS[r.type]:<21}{r.name}" for r in resources(session, region))
 
 
 class Demo:
@@ -146,41 +94,19 @@ class Demo:
         self.region = region
         self.workdir = workdir
         self.slack = SlackStandIn().start()
-        self.app: subprocess.Popen[bytes] | None = None
-        self.port = free_port()
-        self.workspace = SlackWorkspace(f"http://127.0.0.1:{self.port}/slack/events", SIGNING_SECRET, CHANNEL)
-
-    def start_app(self) -> None:
         env = local_app_env(
-            self.workdir,
+            workdir,
             self.slack.api_url,
             os.environ["AWS_ENDPOINT_URL"],  # the embedded emulator's
             SIGNING_SECRET,
             "xoxb-demo",  # accepted by the stand-in only
-            self.region,
-            PORT=str(self.port),
+            region,
         )
-        log = (self.workdir / "app.log").open("wb")
-        self.app = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        wait_until(lambda: self._answers(), 30, "the app to start")
-
-    def _answers(self) -> bool:
-        if self.app is not None and self.app.poll() is not None:
-            raise RuntimeError(f"the app exited:\n{(self.workdir / 'app.log').read_text(errors='replace')}")
-        try:
-            return requests.post(self.workspace.url, data="x", timeout=2).status_code == 401
-        except requests.RequestException:
-            return False
+        self.app = LocalApp(env, workdir / "app.log")
+        self.workspace = SlackWorkspace(self.app.url, SIGNING_SECRET, CHANNEL)
 
     def stop(self) -> None:
-        if self.app is not None and self.app.poll() is None:
-            os.killpg(self.app.pid, signal.SIGTERM)
-            try:
-                self.app.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.app.pid, signal.SIGKILL)
+        self.app.stop()
         self.slack.stop()
 
     def show(self, who: str, text: str) -> None:
@@ -195,7 +121,7 @@ class Demo:
 
     def run(self) -> None:
         started = time.monotonic()
-        self.start_app()
+        self.app.start()
         print(f"\nThe app is up (python -m bot, HTTP mode) after {time.monotonic() - started:.1f} s.")
 
         before = len(self.slack.calls)

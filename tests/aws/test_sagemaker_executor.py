@@ -16,9 +16,9 @@ from bot.aws.sagemaker import EndpointType
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import ProgressEvent, ResourceResult
 from bot.core.scanner import default_types, scan
+from bot.demo.inventory import exists
 from bot.demo.stack import SeededStack, seed_workshop
 from tests.core.helpers import REGION, dogcat, faulty_aws
-from tests.core.test_executor import exists
 from tests.faults import Faults
 
 FAST = ExecutorOptions(delete_interval=0.0)

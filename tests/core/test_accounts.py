@@ -19,9 +19,9 @@ from bot.aws.clients import Aws
 from bot.core.accounts import Fleet, Target, UnknownAccountError, execute_fleet, scan_fleet
 from bot.core.executor import ExecutorOptions
 from bot.core.plan import Plan, split_key
+from bot.demo.inventory import existing
 from bot.demo.stack import SeededStack, seed_workshop
 from tests.core.helpers import REGION, dogcat
-from tests.e2e.harness import existing
 from tests.faults import error_response
 
 OWN = "123456789012"  # moto's default account: the credentials' own

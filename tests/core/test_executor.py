@@ -12,6 +12,7 @@ from bot.aws.clients import Aws
 from bot.core.executor import ExecutorOptions, IntervalGate, execute
 from bot.core.plan import ProgressEvent, ResourceResult
 from bot.core.scanner import scan
+from bot.demo.inventory import exists
 from bot.demo.stack import SeededStack, lambda_zip, seed_workshop
 from tests.core.helpers import REGION, dogcat, faulty_aws
 
@@ -30,32 +31,6 @@ def stack(session: boto3.session.Session) -> SeededStack:
 
 def statuses(results: list[ResourceResult]) -> dict[str, str]:
     return {f"{r.key.split('|')[0]}:{r.key.split('|')[2]}": r.status for r in results}
-
-
-def exists(session: boto3.session.Session, ident: str) -> bool:
-    """Whether "type:id" exists in AWS now, asked of AWS directly."""
-    type_, name = ident.split(":", 1)
-    if type_ == "sagemaker.endpoint":
-        return any(e["EndpointName"] == name for e in session.client("sagemaker").list_endpoints()["Endpoints"])
-    if type_ == "sagemaker.endpoint-config":
-        configs = session.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]
-        return any(c["EndpointConfigName"] == name for c in configs)
-    if type_ == "sagemaker.model":
-        return any(m["ModelName"] == name for m in session.client("sagemaker").list_models()["Models"])
-    if type_ == "lambda.function":
-        return any(f["FunctionName"] == name for f in session.client("lambda").list_functions()["Functions"])
-    if type_ == "dynamodb.table":
-        return name in session.client("dynamodb").list_tables()["TableNames"]
-    if type_ == "apigateway.rest-api":
-        return any(a["id"] == name for a in session.client("apigateway").get_rest_apis()["items"])
-    if type_ == "iam.role":
-        return any(r["RoleName"] == name for r in session.client("iam").list_roles()["Roles"])
-    if type_ == "s3.bucket":
-        return any(b["Name"] == name for b in session.client("s3").list_buckets()["Buckets"])
-    if type_ == "logs.log-group":
-        groups = session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-        return any(g["logGroupName"] == name for g in groups)
-    raise AssertionError(type_)
 
 
 def test_full_cleanup_deletes_the_stack_and_nothing_else(

@@ -134,7 +134,8 @@ def test_a_keep_until_tag_added_after_the_scan_is_honoured_at_deletion(
     from datetime import timedelta
 
     from bot.core.executor import execute
-    from tests.core.test_executor import FAST, exists
+    from bot.demo.inventory import exists
+    from tests.core.test_executor import FAST
 
     seed_workshop(session, REGION)
     plan = scan(aws, dogcat(), [REGION])

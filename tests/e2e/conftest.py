@@ -11,9 +11,9 @@ import boto3
 import pytest
 import requests
 
+from bot.demo.aws_proxy import AwsProxy
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack, seed_workshop
-from tests.aws_proxy import FaultProxy
 from tests.e2e.harness import REGION, AppProcess, app_env
 
 
@@ -24,9 +24,9 @@ def moto_url(moto_server_url: str) -> str:
 
 
 @pytest.fixture
-def aws_proxy(moto_url: str) -> Iterator[FaultProxy]:
+def aws_proxy(moto_url: str) -> Iterator[AwsProxy]:
     requests.post(f"{moto_url}/moto-api/reset", timeout=30)
-    proxy = FaultProxy(moto_url)
+    proxy = AwsProxy(moto_url).start()
     yield proxy
     proxy.stop()
 
@@ -38,7 +38,7 @@ def session(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> boto3.session.Ses
 
 
 @pytest.fixture
-def stack(session: boto3.session.Session, aws_proxy: FaultProxy) -> SeededStack:
+def stack(session: boto3.session.Session, aws_proxy: AwsProxy) -> SeededStack:
     return seed_workshop(session, REGION)
 
 
@@ -52,12 +52,12 @@ AppFactory = Callable[..., AppProcess]
 
 
 @pytest.fixture
-def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: FaultProxy, state_db: str) -> Iterator[AppFactory]:
+def start_app(tmp_path: Path, standin: SlackStandIn, aws_proxy: AwsProxy, state_db: str) -> Iterator[AppFactory]:
     started: list[AppProcess] = []
 
     def factory(start: bool = True, argv: list[str] | None = None, **overrides: str) -> AppProcess:
         env = app_env(tmp_path, standin, aws_proxy.url, **{"CLEANUP_STATE_DB": state_db, **overrides})
-        app = AppProcess(int(env["PORT"]), env, tmp_path / f"app-{len(started)}.log", tmp_path)
+        app = AppProcess(env, tmp_path / f"app-{len(started)}.log", cwd=tmp_path)
         if argv is not None:
             app.argv = [a.replace("{PORT}", env["PORT"]) for a in argv]
         started.append(app)

@@ -1,14 +1,10 @@
-"""End-to-end harness: a moto server (behind a loopback proxy that can add latency), the Slack stand-in, the real
-app as a subprocess (`python -m bot`, HTTP mode), and correctly signed Slack requests in Slack's real formats."""
+"""End-to-end harness: a moto server (behind the loopback AWS proxy, bot/demo/aws_proxy.py), the Slack stand-in, the
+real app as a subprocess (`python -m bot`, HTTP mode, started by bot/demo/launcher.py), and correctly signed Slack
+requests in Slack's real formats. What exists in AWS: bot/demo/inventory.py."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +12,7 @@ import boto3
 import requests
 
 from bot.demo import slack_user
-from bot.demo.run import local_app_env
+from bot.demo.launcher import LocalApp, local_app_env
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_user import SlackWorkspace
 
@@ -37,23 +33,6 @@ def aws_session(endpoint: str) -> boto3.session.Session:
     return boto3.session.Session(region_name=REGION)
 
 
-def existing(session: boto3.session.Session) -> set[str]:
-    """Every resource of the kinds the stack uses, as "type:name" (REST APIs by id), like SeededStack lists."""
-    sm = session.client("sagemaker")
-    found = {f"sagemaker.endpoint:{e['EndpointName']}" for e in sm.list_endpoints()["Endpoints"]}
-    found |= {
-        f"sagemaker.endpoint-config:{c['EndpointConfigName']}" for c in sm.list_endpoint_configs()["EndpointConfigs"]
-    }
-    found |= {f"sagemaker.model:{m['ModelName']}" for m in sm.list_models()["Models"]}
-    found |= {f"lambda.function:{f['FunctionName']}" for f in session.client("lambda").list_functions()["Functions"]}
-    found |= {f"dynamodb.table:{t}" for t in session.client("dynamodb").list_tables()["TableNames"]}
-    found |= {f"apigateway.rest-api:{a['id']}" for a in session.client("apigateway").get_rest_apis()["items"]}
-    found |= {f"iam.role:{r['RoleName']}" for r in session.client("iam").list_roles()["Roles"]}
-    found |= {f"s3.bucket:{b['Name']}" for b in session.client("s3").list_buckets()["Buckets"]}
-    found |= {f"logs.log-group:{g['logGroupName']}" for g in session.client("logs").describe_log_groups()["logGroups"]}
-    return found
-
-
 # -- signed Slack requests --------------------------------------------------------------------------------------
 
 
@@ -61,64 +40,8 @@ def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
     return slack_user.sign(body, timestamp, secret)
 
 
-@dataclass
-class AppProcess:
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    cwd: Path
-    argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "bot"])
-    proc: subprocess.Popen[bytes] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
-
-    def start_process(self) -> subprocess.Popen[bytes]:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: killed whole, gunicorn workers included
-        )
-        return self.proc
-
-    def start(self, timeout: float = 30.0) -> AppProcess:
-        """Start and wait until the HTTP server answers (401 to an unsigned request)."""
-        self.proc = self.start_process()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                status = requests.post(self.url, data="x", timeout=5).status_code
-                if status == 401:  # the worker is up, and it verifies signatures
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the app did not start in {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: a crash, nothing is cleaned up."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+class AppProcess(LocalApp):
+    """The app under test (bot.demo.launcher), spoken to in Slack's request formats as the e2e users."""
 
     # -- Slack's request formats ---------------------------------------------------------------------------------
 

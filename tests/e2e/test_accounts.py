@@ -9,11 +9,12 @@ from urllib.parse import parse_qs
 import boto3
 
 from bot.aws.accounts import assumed_session
+from bot.demo.aws_proxy import AwsProxy, Request
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import seed_workshop
-from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, REGION, TEAMMATE, existing
+from tests.e2e.harness import CHANNEL, REGION, TEAMMATE
 from tests.e2e.test_conversation import final_summary, plan_id_of, plan_message, text_of
 
 ALICE, BOB, CAROL = "111111111111", "222222222222", "333333333333"
@@ -24,7 +25,7 @@ def member(session: boto3.session.Session, account: str) -> boto3.session.Sessio
 
 
 def test_one_approval_cleans_every_account(
-    start_app: AppFactory, standin: SlackStandIn, session: boto3.session.Session, aws_proxy: FaultProxy
+    start_app: AppFactory, standin: SlackStandIn, session: boto3.session.Session, aws_proxy: AwsProxy
 ) -> None:
     stacks = {account: seed_workshop(member(session, account), REGION) for account in (ALICE, BOB)}
     assumed: list[tuple[str, str]] = []

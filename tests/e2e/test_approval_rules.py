@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 import boto3
 
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import Message, SlackStandIn
 from bot.demo.slack_user import block_actions, trigger_id, view_submission
 from bot.demo.stack import SeededStack
 from bot.slack.blocks import DELETE_ACTION
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAM, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAM, TEAMMATE, AppProcess
 from tests.e2e.test_conversation import db, errors_of, final_summary, plan_message, scan, status, text_of, wait_status
 from tests.e2e.test_notifications import HOUR, REMIND, plan_id_in, reminder_env
 

@@ -14,10 +14,11 @@ import boto3
 import pytest
 import requests
 
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import Call, Message, SlackStandIn
 from bot.demo.stack import SeededStack
 from tests import state_db
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import (
     BOSS,
@@ -26,7 +27,6 @@ from tests.e2e.harness import (
     REQUESTER,
     TEAMMATE,
     AppProcess,
-    existing,
     sign,
 )
 
@@ -147,7 +147,7 @@ def test_happy_path(
 
 
 def test_ack_comes_before_the_scan(
-    start_app: AppFactory, standin: SlackStandIn, stack: SeededStack, aws_proxy: FaultProxy
+    start_app: AppFactory, standin: SlackStandIn, stack: SeededStack, aws_proxy: AwsProxy
 ) -> None:
     app = start_app()
     aws_proxy.delay = 0.4  # every AWS call now takes 0.4 s: a scan takes many seconds
@@ -162,7 +162,7 @@ def test_ack_comes_before_the_scan(
     assert plan_id_of(message)
 
 
-def test_small_talk(start_app: AppFactory, standin: SlackStandIn, aws_proxy: FaultProxy, tmp_path: Path) -> None:
+def test_small_talk(start_app: AppFactory, standin: SlackStandIn, aws_proxy: AwsProxy, tmp_path: Path) -> None:
     app = start_app()
     for text in ("", "help", "  HELP "):
         r = app.command(text)
@@ -358,7 +358,7 @@ def test_restart_resumes_a_run(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     app = start_app()

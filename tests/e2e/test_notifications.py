@@ -18,11 +18,12 @@ from typing import Any
 
 import boto3
 
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import Message, SlackStandIn
 from bot.demo.stack import SeededStack
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, AppProcess
 from tests.e2e.test_conversation import final_summary, scan, text_of, wait_status
 
 FEED = "CFEED0001"
@@ -130,7 +131,7 @@ def test_feed_notice_after_a_failed_run(
     start_app: AppFactory,
     standin: SlackStandIn,
     stack: SeededStack,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     session: boto3.session.Session,
     tmp_path: Path,
 ) -> None:

@@ -18,12 +18,13 @@ import pytest
 import requests
 
 from bot.demo import slack_user
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
 from bot.slack.blocks import CONFIRM_BLOCK, DELETE_ACTION
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, REQUESTER, ROOT, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, REQUESTER, ROOT, TEAMMATE, AppProcess
 from tests.e2e.test_conversation import db, final_summary, plan_id_of, plan_message, status, text_of, wait_status
 from tests.socket_mode_standin import ACK_TIMEOUT, Ack, Envelope, SocketModeStandIn
 
@@ -217,7 +218,7 @@ def test_redelivered_envelopes_start_nothing_twice(
     socket_mode: SocketModeStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     start_worker(start_app, socket_mode)
@@ -270,7 +271,7 @@ def test_redelivered_envelopes_start_nothing_twice(
 
 
 def test_disconnect_moves_to_a_new_connection(
-    start_app: AppFactory, standin: SlackStandIn, socket_mode: SocketModeStandIn, aws_proxy: FaultProxy
+    start_app: AppFactory, standin: SlackStandIn, socket_mode: SocketModeStandIn, aws_proxy: AwsProxy
 ) -> None:
     """Slack asks a client to reconnect (`disconnect`, reason `refresh_requested`) every few hours."""
     start_worker(start_app, socket_mode)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo.run import free_port
+from bot.demo.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")

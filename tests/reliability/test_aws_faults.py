@@ -11,11 +11,12 @@ from pathlib import Path
 
 import boto3
 
+from bot.demo.aws_proxy import AwsProxy, Request
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE, existing
+from tests.e2e.harness import CHANNEL, OTHER, REQUESTER, TEAMMATE
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     ACK_LIMIT,
@@ -37,7 +38,7 @@ def test_thirty_percent_throttled_cleanup_completes(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     before = existing(session)
@@ -72,7 +73,7 @@ def test_access_denied_on_one_deletion_is_reported_and_the_rest_deleted(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     def delete_table(request: Request) -> bool:
@@ -107,7 +108,7 @@ def test_slow_aws_acks_stay_fast_and_runs_report_progress(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     app = start_app()
@@ -162,11 +163,13 @@ def test_a_deletion_aws_never_finishes_times_out_and_is_reported(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     """The endpoint stays "Deleting" forever: the wait is bounded, the endpoint reported, what needs it kept."""
     accepted = threading.Event()
+    # AWS answers for the same endpoint: same creation time (a different one would be a re-created endpoint)
+    created = session.client("sagemaker").describe_endpoint(EndpointName=stack.endpoint)["CreationTime"].timestamp()
 
     def stuck(request: Request) -> tuple[int, dict[str, str], bytes] | None:
         if request.name == "sagemaker.DeleteEndpoint":
@@ -176,7 +179,7 @@ def test_a_deletion_aws_never_finishes_times_out_and_is_reported(
             arn = f"arn:aws:sagemaker:us-east-1:{stack.account_id}:endpoint/{stack.endpoint}"
             body: dict[str, object] = {"EndpointName": stack.endpoint, "EndpointArn": arn}
             body["EndpointConfigName"] = stack.endpoint
-            body |= {"EndpointStatus": "Deleting", "CreationTime": 0, "LastModifiedTime": 0}
+            body |= {"EndpointStatus": "Deleting", "CreationTime": created, "LastModifiedTime": created}
             return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(body).encode()
         return None
 
@@ -208,7 +211,7 @@ def test_aws_unreachable_then_back(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     before = existing(session)

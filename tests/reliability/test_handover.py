@@ -13,12 +13,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
 from tests import state_db as state
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, TEAMMATE, AppProcess
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     approve,
@@ -40,7 +41,7 @@ QUICK = 30.0  # every handover below is over within this, half the lease
 def run_and_interrupt(
     start_app: AppFactory,
     standin: SlackStandIn,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     stop: Callable[[AppProcess], None],
 ) -> tuple[str, str, AppProcess, int, float]:
@@ -68,7 +69,7 @@ def assert_finished_once(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     plan_id: str,
     ts: str,
@@ -98,7 +99,7 @@ def test_sigterm_hands_the_run_over_at_once(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     state_backend: str,
 ) -> None:
@@ -128,7 +129,7 @@ def test_kill_9_on_the_same_host_is_resumed_at_once(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     state_backend: str,
 ) -> None:
@@ -153,7 +154,7 @@ def test_an_approval_the_app_could_not_start_in_time_is_not_run(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     app = start_app()

@@ -22,10 +22,11 @@ import requests
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import seed_workshop
-from tests.aws_proxy import FaultProxy
-from tests.e2e.harness import CHANNEL, REGION, REQUESTER, TEAMMATE, AppProcess, app_env, existing
+from tests.e2e.harness import CHANNEL, REGION, REQUESTER, TEAMMATE, AppProcess, app_env
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     ACK_LIMIT,
@@ -56,7 +57,7 @@ class Target:
     print every field, the app's environment included, in a failure report)."""
 
     def __init__(
-        self, app: AppProcess, standin: SlackStandIn, proxy: FaultProxy, session: boto3.session.Session, **kw: Any
+        self, app: AppProcess, standin: SlackStandIn, proxy: AwsProxy, session: boto3.session.Session, **kw: Any
     ) -> None:
         self.app, self.standin, self.proxy, self.session = app, standin, proxy, session
         self.moto_url: str = kw["moto_url"]
@@ -96,10 +97,10 @@ def target(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         session = boto3.session.Session(region_name=REGION)
         seed_workshop(session, REGION)
         before = existing(session)
-        proxy = FaultProxy(moto_url)
+        proxy = AwsProxy(moto_url).start()
         with SlackStandIn() as standin:
             env = app_env(tmp, standin, proxy.url)
-            app = AppProcess(int(env["PORT"]), env, tmp / "app.log", tmp).start()
+            app = AppProcess(env, tmp / "app.log", cwd=tmp).start()
             try:
                 plan_id, _ts = scan(app, standin)
                 yield Target(

@@ -12,11 +12,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     ACK_LIMIT,
@@ -52,7 +53,7 @@ def test_concurrent_submissions_start_exactly_one_run(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     apps = [start_app() for _ in range(processes)]
@@ -108,7 +109,7 @@ def test_refused_approvals(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
 ) -> None:
     before = existing(session)

@@ -20,9 +20,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bot.demo.aws_proxy import AwsProxy, Request
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
-from tests.aws_proxy import FaultProxy, Request
 from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import REQUESTER, TEAMMATE, app_env
 from tests.reliability.conftest import record
@@ -52,7 +52,7 @@ def test_no_secret_in_logs_or_messages(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

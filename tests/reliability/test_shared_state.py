@@ -13,12 +13,13 @@ import boto3
 import pytest
 
 from bot.core.state import state_url
+from bot.demo.aws_proxy import AwsProxy
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack
 from tests import state_db as state
-from tests.aws_proxy import FaultProxy
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess, existing
+from tests.e2e.harness import CHANNEL, OTHER, TEAMMATE, AppProcess
 from tests.reliability.conftest import record
 from tests.reliability.helpers import (
     assert_one_accepted,
@@ -58,7 +59,7 @@ def test_two_processes_on_postgresql_run_once_and_resume_after_kill(
     standin: SlackStandIn,
     stack: SeededStack,
     session: boto3.session.Session,
-    aws_proxy: FaultProxy,
+    aws_proxy: AwsProxy,
     tmp_path: Path,
     state_db: str,
 ) -> None:

@@ -21,11 +21,12 @@ from slack_sdk import WebClient
 from bot.aws.clients import Aws
 from bot.core.plan import Plan, ResourceResult
 from bot.core.state import StateStore
+from bot.demo.inventory import existing
 from bot.demo.slack_standin import FaultKind, SlackStandIn
 from bot.demo.stack import SeededStack
 from bot.slack.web import Persistence, SlackWeb
 from tests.e2e.conftest import AppFactory
-from tests.e2e.harness import CHANNEL, TEAMMATE, existing
+from tests.e2e.harness import CHANNEL, TEAMMATE
 from tests.reliability.conftest import record
 from tests.reliability.helpers import approve, final_summary, scan, text_of, wait_status
 from tests.slack.test_runner import CHANNEL as RUNNER_CHANNEL
