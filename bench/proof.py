@@ -59,17 +59,23 @@ def baseline_tree(commit: str = BASELINE) -> Iterator[Path]:
                            capture_output=True)  # fmt: skip
 
 
-def _contender(tree: Path, env: dict[str, str], what: str) -> dict[str, Any]:
-    run_env = dict(env, PYTHONPATH=str(tree))
+def run_in_tree(
+    script: str, tree: Path, env: dict[str, str], args: dict[str, Any], timeout: float = 900
+) -> dict[str, Any]:
+    """Run a contender script of bench/ (this checkout's copy) with `tree` as the app's code; its BENCH-RESULT."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "proof_contender.py"), json.dumps({"what": what, "regions": REGIONS})],
-        cwd=tree, env=run_env, capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, str(ROOT / "bench" / script), json.dumps(args)],
+        cwd=tree, env=dict(env, PYTHONPATH=str(tree)), capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not lines:
-        raise WorkerError(f"{what} in {tree} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        raise WorkerError(f"{script} {args} in {tree} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
     return result
+
+
+def _contender(tree: Path, env: dict[str, str], what: str) -> dict[str, Any]:
+    return run_in_tree("proof_contender.py", tree, env, {"what": what, "regions": REGIONS}, timeout=600)
 
 
 def run(options: Options) -> Report:

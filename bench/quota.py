@@ -10,22 +10,17 @@ waiting APIs held every one). What is compared is when the last resource that is
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from bench.common import (
-    RESULT_PREFIX,
     ROOT,
     Options,
     Report,
     Row,
     Target,
-    WorkerError,
     aws_endpoint,
     child_env,
     moto_processes,
@@ -33,7 +28,7 @@ from bench.common import (
     reset_moto,
     run_repeated,
 )
-from bench.proof import baseline_tree
+from bench.proof import baseline_tree, run_in_tree
 from bench.scan import WORKSHOP, seed
 from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
 
@@ -45,18 +40,6 @@ INTERVAL = 1.0
 EXTRA_APIS = 19
 NOW, BEFORE = "app now", "app before (waits held a worker)"
 TARGET = 1.2
-
-
-def _contender(tree: Path, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "quota_contender.py"), json.dumps({"interval": INTERVAL})],
-        cwd=tree, env=dict(env, PYTHONPATH=str(tree)), capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if done.returncode != 0 or not lines:
-        raise WorkerError(f"cleanup in {tree} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
-    return result
 
 
 def run(options: Options) -> Report:
@@ -91,7 +74,7 @@ def run(options: Options) -> Report:
                         for _ in range(extra):
                             client.create_rest_api(name="MLInferenceAPI")
                     proxy.model = LATENCY
-                    return _contender(tree, env)
+                    return run_in_tree("quota_contender.py", tree, env, {"interval": INTERVAL})
 
                 seconds, results = run_repeated(f"{case}: {label}", runs, once, keep=("apis_done",))
                 last = results[-1]
