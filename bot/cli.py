@@ -1,7 +1,8 @@
 """The operators' command line: `scan` prints a plan, `delete` deletes it after a typed `confirm`.
 
 It renders the same plan and progress events as the Slack app, as text, in the operator's own language (their
-POSIX locale: LC_ALL, LC_MESSAGES, LANG; else CLEANUP_LANGUAGE). Reasons and AWS errors stay the core's English.
+POSIX locale: LC_ALL, LC_MESSAGES, LANG; else CLEANUP_LANGUAGE). The core's reasons are translated as they are
+shown (bot/reasons_i18n.py); AWS's own messages stay as AWS wrote them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bot.core.scanner import ScanError, scan, scan_workers
 from bot.core.state import StateStore
 from bot.i18n import DEFAULT_LANGUAGE, N_, language_of, translator
 from bot.profiles import Profile, ProfileError, load_profiles
+from bot.reasons_i18n import translate_reason
 from bot.slack.blocks import REMINDER_REQUESTER
 
 EXIT_USAGE = 2
@@ -179,8 +181,8 @@ def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdou
     finally:
         store.close()
     out.write(t._("Run {id} (recorded in the state store)", id=record.id) + "\n")
-    if outcome.error:  # the error is the core's English fact
-        out.write(t._("The cleanup stopped with an error: {error}", error=outcome.error) + "\n")
+    if outcome.error:
+        out.write(t._("The cleanup stopped with an error: {error}", error=translate_reason(outcome.error, lang)) + "\n")
     out.write(render_results(outcome.results, time.monotonic() - started, len(plan.to_delete), lang))
     return EXIT_FAILED if outcome.status != "done" else 0
 
@@ -243,8 +245,9 @@ def render_fleet_plan(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
     )
     lines = [head, _to_delete_line(plan, lang, total=True), ""]
     for part in plan.accounts:
-        if part.error:  # the error is the core's English fact
-            lines += [t._("== Account {account}: NOT SCANNED: {error}", account=part.account_id, error=part.error), ""]
+        if part.error:
+            error = translate_reason(part.error, lang)
+            lines += [t._("== Account {account}: NOT SCANNED: {error}", account=part.account_id, error=error), ""]
             continue
         via = t._("role {arn}", arn=part.role_arn) if part.role_arn else t._("the credentials' own account")
         account_head = t._("== Account {account} ({via})", account=part.account_id, via=via)
@@ -261,10 +264,10 @@ def _render_one(plan: Plan, head: str = "", lang: str = DEFAULT_LANGUAGE) -> str
         regions=", ".join(plan.regions),
     )
     lines = [head, _to_delete_line(plan, lang), ""]
-    # the reasons ("model of ...", "kept because ...") are the core's English facts
     rows = [(t._("SERVICE"), t._("TYPE"), t._("REGION"), t._("NAME"), t._("COST"), t._("WHY"))]
     rows += [
-        (r.service, t.label(r.label), r.region, r.name, t.monthly(r.monthly_cost), r.reason) for r in plan.to_delete
+        (r.service, t.label(r.label), r.region, r.name, t.monthly(r.monthly_cost), translate_reason(r.reason, lang))
+        for r in plan.to_delete
     ]
     lines += _table(rows)
     lines += [f"  {r.name}: {r.contents_text()}" for r in plan.to_delete if r.contents_text()]
@@ -274,11 +277,14 @@ def _render_one(plan: Plan, head: str = "", lang: str = DEFAULT_LANGUAGE) -> str
     if plan.kept:
         lines += ["", t._("Kept (will NOT be deleted):")]
         rows = [(t._("SERVICE"), t._("TYPE"), t._("REGION"), t._("NAME"), t._("KEPT"), t._("WHY"))]
-        rows += [(r.service, t.label(r.label), r.region, r.name, r.keep or "", r.keep_reason) for r in plan.kept]
+        rows += [
+            (r.service, t.label(r.label), r.region, r.name, r.keep or "", translate_reason(r.keep_reason, lang))
+            for r in plan.kept
+        ]
         lines += _table(rows)
         lines += [f"  {r.name}: {r.contents_text()}" for r in plan.kept if r.contents_text()]
     if plan.problems:
-        lines += ["", t._("Could not check:")] + [f"  {p}" for p in plan.problems]
+        lines += ["", t._("Could not check:")] + [f"  {translate_reason(str(p), lang)}" for p in plan.problems]
     return "\n".join(lines) + "\n"
 
 
@@ -301,7 +307,7 @@ def render_event(event: ProgressEvent, lang: str = DEFAULT_LANGUAGE) -> str:
     if event.error_code:
         text += f": {event.error_code}"
     if event.message:
-        text += f": {event.message}"
+        text += f": {translate_reason(event.message, lang)}"
     return text
 
 
@@ -315,7 +321,8 @@ _VERDICT_HEADS = {
 
 
 def _refusal_line(account: str, why: str, lang: str) -> str:
-    t = translator(lang)  # `why` is the core's English reason
+    t = translator(lang)
+    why = translate_reason(why, lang)
     return (
         t._("Refused in account {account}: {why}", account=account, why=why)
         if account
@@ -335,7 +342,8 @@ def render_results(
     lines = ["", t._(head, seconds=shown_seconds, summary=summary or t._("nothing to do"))]
     lines += [_refusal_line(a, why, lang) for a, why in refusals(results).items()]
     for r in results:
-        detail = f" {r.error_code}: {r.reason}" if r.error_code else (f" ({r.reason})" if r.reason else "")
+        reason = translate_reason(r.reason, lang)
+        detail = f" {r.error_code}: {reason}" if r.error_code else (f" ({reason})" if reason else "")
         detail = "" if is_refused(r) else detail  # said once, above
         account = split_key(r.key)[0]
         where = f"{account} {r.region}" if account else r.region

@@ -12,6 +12,7 @@ from typing import Any
 from bot.core.plan import Plan, PlannedResource, ResourceResult
 from bot.core.runs import is_cli_actor
 from bot.i18n import DEFAULT_LANGUAGE, N_, translator
+from bot.reasons_i18n import translate_reason
 
 Block = dict[str, Any]
 
@@ -233,7 +234,8 @@ def resource_line(r: PlannedResource, lang: str = DEFAULT_LANGUAGE) -> str:
     held = f"\n    _{esc(one_line(clip(contents, 600)))}_" if contents else ""
     status = aws_status_text(r, lang)
     state = f" · {status}" if status else ""
-    return f"• {_name(r.label, r.name, r.region, lang)}{state} · {esc(one_line(clip(r.reason, 300)))}{cost}{held}"
+    why = esc(one_line(clip(translate_reason(r.reason, lang), 300)))
+    return f"• {_name(r.label, r.name, r.region, lang)}{state} · {why}{cost}{held}"
 
 
 STATUS_SHOWN = frozenset({"sagemaker.endpoint"})  # types whose AWS status the approver needs (Failed, Creating...)
@@ -254,7 +256,7 @@ def kept_line(r: PlannedResource, lang: str = DEFAULT_LANGUAGE) -> str:
         return "• " + t._("{name} · *kept until {date}* by {user}", name=name, date=esc(until), user=f"<@{esc(by)}>")
     if r.keep == "kept-until" and until:
         why = t._("kept until {date}", date=esc(until))
-    return f"• {name} · *{why}*: {esc(one_line(clip(r.keep_reason, 400)))}"
+    return f"• {name} · *{why}*: {esc(one_line(clip(translate_reason(r.keep_reason, lang), 400)))}"
 
 
 def result_line(r: ResourceResult, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -262,7 +264,7 @@ def result_line(r: ResourceResult, lang: str = DEFAULT_LANGUAGE) -> str:
     if r.error_code:
         line += f" `{esc(one_line(r.error_code))}`"
     if r.reason:
-        line += f": {esc(one_line(clip(r.reason, 400)))}"
+        line += f": {esc(one_line(clip(translate_reason(r.reason, lang), 400)))}"
     return line
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.plan import Plan, ResourceResult, refusals, run_verdict, split_key
 from bot.i18n import DEFAULT_LANGUAGE, translator
+from bot.reasons_i18n import translate_reason
 from bot.slack import blocks as b
 from bot.slack.blocks import progress
 
@@ -46,7 +47,7 @@ def account_lines(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> list[str]:
     lines = []
     for part in plan.accounts:
         if part.error:
-            error = b.esc(b.one_line(b.clip(part.error, 300)))
+            error = b.esc(b.one_line(b.clip(translate_reason(part.error, lang), 300)))
             lines.append(f"• `{part.account_id}` · " + t._(":x: *not scanned*: {error}", error=error))
         else:
             lines.append(f"• `{part.account_id}` · {_subtotal(plan, part.account_id, lang)}")
@@ -131,7 +132,8 @@ def _detail_lines(plan: Plan, account: str, error: str, role_arn: str, lang: str
     via = t._("role `{arn}`", arn=b.esc(role_arn)) if role_arn else t._("the app's own credentials")
     head = t._("*Account `{account}`* ({via})", account=account, via=via)
     if error:
-        return [head + t._(": :x: not scanned: {error}", error=b.esc(b.one_line(b.clip(error, 1500))))]
+        shown = b.esc(b.one_line(b.clip(translate_reason(error, lang), 1500)))
+        return [head + t._(": :x: not scanned: {error}", error=shown)]
     part = plan.for_account(account)
     lines = [f"{head}: {_subtotal(plan, account, lang)}"]
     items: list[Any] = []
@@ -148,7 +150,7 @@ def _detail_lines(plan: Plan, account: str, error: str, role_arn: str, lang: str
         for r in part.kept:
             body.append(b.kept_line(r, lang))
             items.append(r)
-    body += [f"• :warning: {b.esc(b.one_line(str(p)))}" for p in part.problems]
+    body += [f"• :warning: {b.esc(b.one_line(translate_reason(str(p), lang)))}" for p in part.problems]
     items += [b._Labelled("problem")] * len(part.problems)
     if len(body) > DETAIL_LINES_PER_ACCOUNT:
         rest = [x for x in items[DETAIL_LINES_PER_ACCOUNT:] if not isinstance(x, b._Labelled)]

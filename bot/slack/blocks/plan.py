@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.core.plan import Plan, ResourceResult, refusals, run_verdict
 from bot.i18n import DEFAULT_LANGUAGE, translator
+from bot.reasons_i18n import translate_reason
 from bot.slack.blocks.common import (
     ACTIONS_BLOCK,
     CANCEL_ACTION,
@@ -168,7 +169,7 @@ class _Labelled:
 
 
 def problems_text(plan: Plan, title: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    lines = [f"• {esc(one_line(str(p)))}" for p in plan.problems]
+    lines = [f"• {esc(one_line(translate_reason(str(p), lang)))}" for p in plan.problems]
     return fit_lines(title, lines, [_Labelled("problem")] * len(lines), "", lang=lang)[0]
 
 

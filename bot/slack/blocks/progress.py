@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.core.plan import GONE, Plan, ResourceResult, RunVerdict, is_refused, refusals, run_verdict
 from bot.i18n import DEFAULT_LANGUAGE, N_, translator
+from bot.reasons_i18n import translate_reason
 from bot.slack.blocks.common import (
     RESULT_ICONS,
     Block,
@@ -66,7 +67,7 @@ def refusal_text(reasons: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> st
     t = translator(lang)
     parts = []
     for account, reason in reasons.items():
-        why = esc(one_line(clip(reason, 500)))
+        why = esc(one_line(clip(translate_reason(reason, lang), 500)))
         if account:
             parts.append(t._("account `{account}` refused: {reason}", account=account, reason=why))
         else:
