@@ -21,6 +21,15 @@ from bot.i18n import DEFAULT_LANGUAGE, LABELS, N_, NP_, Translator, translator
 # Every reason the core (bot/core) and AWS (bot/aws) layers write, in their English words. A new reason there needs
 # its template here (tests/i18n/test_reasons.py runs the producers and fails on an unmatched part).
 TEMPLATES: tuple[str, ...] = (
+    # bot/profiles and bot/core/scanner.py: why a resource is in the plan
+    N_("name matches the profile"),
+    N_("name starts with {prefix}"),
+    N_("config of {label} {name}"),
+    N_("model of {label} {name}"),
+    N_("role of {label} {name}"),
+    N_("bucket of {label} {name}"),
+    N_("log group of {label} {name}"),
+    N_("approved prefix of the shared bucket {bucket}"),
     # bot/core/scanner.py: why a resource is kept
     N_("tagged cleanup:protect=true"),
     N_("the app never switches AWS's guards off"),

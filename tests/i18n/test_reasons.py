@@ -59,6 +59,8 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     ),
     # values that stay as they are
     "name": ("dogcat-endpoint-20250812", None),
+    "prefix": ("dogcat-endpoint-", None),
+    "bucket": ("sagemaker-us-east-1-123456789012", None),
     "region": ("eu-west-1", None),
     "code": ("AccessDeniedException", None),
     "message": ("User is not authorized to perform this action", None),
