@@ -33,10 +33,10 @@ test: lint
 	$(BIN)/python -m tests.postgres --ensure  # PostgreSQL's server binaries, installed (Debian) when missing
 	$(BIN)/python -m pytest
 
-# Unit tests only (no e2e, reliability or slow ones), under a minute: `make test` before pushing.
+# Unit tests only (no e2e, reliability or slow ones), on every core (pytest-xdist): `make test` before pushing.
 test-fast: $(STAMP)
 	$(BIN)/python -m tests.postgres --ensure
-	$(BIN)/python -m pytest -m "$(UNIT)"
+	$(BIN)/python -m pytest -m "$(UNIT)" -n auto
 
 # Message catalogs (bot/i18n.py): extract the texts into a template, merge it into each language's .po (then
 # translate what is new or fuzzy), compile the .po files into the .mo files the app reads.
