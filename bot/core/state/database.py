@@ -14,7 +14,10 @@ re-checks its WHERE clause against the committed row.
 from __future__ import annotations
 
 import os
+import random
 import re
+import sqlite3
+import time
 import weakref
 from typing import Any
 
@@ -79,6 +82,24 @@ def begin_statement(engine: Engine) -> str:
     return "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "BEGIN"
 
 
+def _use_wal(cursor: Any, timeout: float) -> None:
+    """Switch a SQLite file to WAL (it stays so). Several processes opening a new file at once may each hold a
+    shared lock while wanting the exclusive one the switch needs; SQLite then answers "database is locked" at once
+    rather than wait (a deadlock otherwise), so the switch is retried within the busy timeout."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            attempt += 1
+            time.sleep(min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.0))  # apart, not in step
+
+
 def make_engine(url: URL, busy_timeout_ms: int, pool_size: int | None = None) -> Engine:
     """An engine for `url` with its own connection pool (QueuePool on both backends)."""
     engine: Engine
@@ -93,7 +114,6 @@ def make_engine(url: URL, busy_timeout_ms: int, pool_size: int | None = None) ->
         )
         pragmas = (
             f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
-            "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
         )
@@ -103,6 +123,7 @@ def make_engine(url: URL, busy_timeout_ms: int, pool_size: int | None = None) ->
             cursor = dbapi_connection.cursor()
             for pragma in pragmas:
                 cursor.execute(pragma)
+            _use_wal(cursor, busy_timeout_ms / 1000)
             cursor.close()
 
     elif url.get_backend_name() == "postgresql":
