@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.demo import moto_gaps
 
 moto_gaps.apply()  # moto's missing SageMaker listings, for the in-process mock and the servers alike
@@ -43,7 +42,7 @@ def mocked() -> Iterator[None]:
 
 @pytest.fixture
 def aws(mocked: None) -> Iterator[Aws]:
-    client = Aws(boto3.session.Session(region_name=REGION))
+    client = Aws(new_session(region_name=REGION))
     yield client
     client.close()
 

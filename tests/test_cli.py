@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bot.aws.clients import new_session
 from bot.demo.stack import SeededStack, seed_workshop
 
 REGION = "us-east-1"
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def stack(moto_server: str) -> SeededStack:
-    return seed_workshop(boto3.session.Session(region_name=REGION), REGION)
+    return seed_workshop(new_session(region_name=REGION), REGION)
 
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,9 +98,7 @@ ALICE, BOB = "111111111111", "222222222222"
 def _member(account: str) -> boto3.session.Session:
     from bot.aws.accounts import assumed_session
 
-    return assumed_session(
-        boto3.session.Session(region_name=REGION), f"arn:aws:iam::{account}:role/DogcatCleanupRole", "seeding"
-    )
+    return assumed_session(new_session(region_name=REGION), f"arn:aws:iam::{account}:role/DogcatCleanupRole", "seeding")
 
 
 def test_accounts_scan_and_delete_each(moto_server: str) -> None:

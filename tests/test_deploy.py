@@ -6,9 +6,8 @@ import ast
 import json
 from pathlib import Path
 
-import boto3
-
 from bot.aws.accounts import assumed_session
+from bot.aws.clients import new_session
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,9 +49,7 @@ def test_template_trusts_the_apps_account_and_names_the_apps_default_role() -> N
 
 
 def test_stack_creates_the_role_in_a_member_account(moto_server: str) -> None:
-    member = assumed_session(
-        boto3.session.Session(region_name="us-east-1"), "arn:aws:iam::111111111111:role/Admin", "deploying"
-    )
+    member = assumed_session(new_session(region_name="us-east-1"), "arn:aws:iam::111111111111:role/Admin", "deploying")
     cfn = member.client("cloudformation")
     cfn.create_stack(
         StackName="dogcat-cleanup-role",

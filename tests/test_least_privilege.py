@@ -12,7 +12,7 @@ from pathlib import Path
 
 import boto3
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.scanner import scan
 from bot.demo.stack import SAGEMAKER_TRUST, seed_workshop
@@ -82,7 +82,7 @@ def policy_actions() -> set[str]:
 
 
 def exercise_everything(app_session: boto3.session.Session) -> None:
-    seed = boto3.session.Session(region_name=REGION)
+    seed = new_session(region_name=REGION)
     stack = seed_workshop(seed, REGION)
     iam = seed.client("iam")
     policy_arn = iam.create_policy(
@@ -182,7 +182,7 @@ def seed_other_users(seed: boto3.session.Session) -> None:
 
 def test_policy_allows_exactly_what_the_app_calls(mocked: None) -> None:
     operations: set[str] = set()
-    app_session = boto3.session.Session(region_name=REGION)
+    app_session = new_session(region_name=REGION)
     app_session.events.register("before-call", lambda event_name, **_: operations.add(event_name.split(".", 1)[1]))
     exercise_everything(app_session)
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 T = TypeVar("T")
@@ -29,6 +30,26 @@ DEFAULT_CONFIG = Config(
 
 
 ENABLED_REGIONS_TTL = 300.0  # seconds; regions are enabled by hand and rarely, listings run every scan
+
+
+_LOADER_LOCK = threading.Lock()
+_shared_loader: Any = None
+
+
+def new_session(region_name: str | None = None) -> boto3.session.Session:
+    """A boto3 session whose service models are parsed once per process, not once per session.
+
+    Each botocore session reads and parses the JSON models of the services it builds clients for; SageMaker's takes
+    0.1-0.3 s. Sessions of one process (the app's, every assumed account's, a test's) share one loader, created
+    as botocore creates it (honouring AWS_DATA_PATH); its cache only ever adds parsed models.
+    """
+    global _shared_loader
+    core = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if _shared_loader is None:
+            _shared_loader = core.get_component("data_loader")
+        core.register_component("data_loader", _shared_loader)
+    return boto3.session.Session(botocore_session=core, region_name=region_name)
 
 
 def _partition_of(session: boto3.session.Session, region: str) -> str:
@@ -47,7 +68,7 @@ class Aws:
         config: Config | None = None,
         max_workers: int = 16,
     ) -> None:
-        self.session = session or boto3.session.Session()
+        self.session = session or new_session()
         self.config = DEFAULT_CONFIG.merge(config) if config else DEFAULT_CONFIG
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()

@@ -393,7 +393,9 @@ class AwsProxy:
     def start(self) -> AwsProxy:
         if self._server is None:
             self._server = self._bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="aws-proxy", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import boto3
 
+from bot.aws.clients import new_session
 from bot.demo.inventory import resources
 from bot.demo.launcher import LocalApp, free_port, local_app_env
 from bot.demo.slack_standin import SlackStandIn
@@ -199,7 +200,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
     with embedded_aws(args.region), tempfile.TemporaryDirectory(prefix="dogcat-demo-") as tmp:
-        session = boto3.session.Session(region_name=args.region)
+        session = new_session(region_name=args.region)
         seed_workshop(session, args.region)
         add_a_colleagues_model(session)
         print("== AWS before (embedded moto emulator, seeded with the workshop stack and look-alikes) ==")

@@ -152,7 +152,10 @@ class SlackStandIn:
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="slack-standin", daemon=True)
+        # A short poll so that stopping takes milliseconds, not the default half second.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, name="slack-standin", daemon=True
+        )
 
     # -- life cycle ----------------------------------------------------------------------------------------------
 

@@ -7,11 +7,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import boto3
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.aws.registry import RESOURCE_TYPES
 from bot.config import Settings
 from bot.core.accounts import Fleet
@@ -53,7 +52,7 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
     )
     profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))
     store = StateStore(settings.state_db)
-    aws = aws or Aws(boto3.session.Session(), max_workers=scan_workers(settings.regions))
+    aws = aws or Aws(new_session(), max_workers=scan_workers(settings.regions))
     aws.known_regions()  # loaded now, not during the first slash commands' 3-second acknowledgement
     slack = SlackWeb(client)
     fleet = Fleet(aws, settings.accounts, settings.assume_role, workers_per_account=scan_workers(settings.regions))

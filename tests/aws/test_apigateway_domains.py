@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from bot.aws.apigateway import HttpApiType, RestApiType
 from bot.aws.base import Found, KeptError
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.scanner import scan
 from tests.core.helpers import REGION, dogcat, faulty_aws
@@ -32,7 +32,7 @@ def exact(name: str) -> bool:
 @pytest.fixture
 def seed(moto_server: str) -> boto3.session.Session:
     """The account as a colleague changes it: same moto server, not the app's clients."""
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 @pytest.fixture

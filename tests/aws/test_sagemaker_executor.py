@@ -12,6 +12,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from bot.aws.base import ResourceType
+from bot.aws.clients import new_session
 from bot.aws.sagemaker import EndpointType
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import ProgressEvent, ResourceResult
@@ -49,7 +50,7 @@ def described(session: boto3.session.Session, endpoint: str, status: str, **extr
 def seeded() -> tuple[Any, Faults, EndpointLifecycle, boto3.session.Session, SeededStack]:
     aws, faults = faulty_aws()
     lifecycle = EndpointLifecycle(aws.session)
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     return aws, faults, lifecycle, session, seed_workshop(session, REGION)
 
 

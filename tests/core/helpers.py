@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import boto3
-
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.aws.registry import RESOURCE_TYPES
 from bot.profiles import Profile, load_profiles
 from tests.faults import Faults
@@ -17,7 +15,7 @@ def dogcat() -> Profile:
 
 
 def faulty_aws(region: str = REGION) -> tuple[Aws, Faults]:
-    session = boto3.session.Session(region_name=region)
+    session = new_session(region_name=region)
     faults = Faults(session)
     return Aws(session), faults
 

@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.credentials import DeferredRefreshableCredentials
 
 from bot.aws.accounts import assumed_session, session_name
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.accounts import Fleet, Target, UnknownAccountError, execute_fleet, scan_fleet
 from bot.core.executor import ExecutorOptions
 from bot.core.plan import Plan, split_key
@@ -61,7 +61,7 @@ class StsLog:
 
 @pytest.fixture
 def base(moto_server: str) -> boto3.session.Session:
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 def seed(base: boto3.session.Session, accounts: list[str]) -> dict[str, SeededStack]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
-import boto3
 import pytest
 
 from bot.aws.base import epoch_seconds
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.plan import Plan
 from bot.core.pricing import cost_since_created, format_usd
 from bot.core.scanner import scan
@@ -51,7 +50,7 @@ def test_cost_since_created() -> None:
 
 
 def test_scan_fills_creation_times(aws: Aws) -> None:
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     before = time.time()
     seed_workshop(session, REGION)
     plan = scan(aws, dogcat(), [REGION])

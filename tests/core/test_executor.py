@@ -8,7 +8,7 @@ import time
 import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions, IntervalGate, execute
 from bot.core.plan import ProgressEvent, ResourceResult
 from bot.core.scanner import scan
@@ -21,7 +21,7 @@ FAST = ExecutorOptions(delete_interval=0.0)
 
 @pytest.fixture
 def session(mocked: None) -> boto3.session.Session:
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_protect_tag_added_after_the_scan_is_honoured(
 
 def test_access_denied_on_one_deletion_leaves_the_rest_deleted(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     stack = seed_workshop(session, REGION)
     plan = scan(aws, dogcat(), [REGION])
     faults.deny("dynamodb", "DeleteTable")
@@ -149,7 +149,7 @@ def test_access_denied_on_one_deletion_leaves_the_rest_deleted(moto_server: str)
 
 def test_failed_endpoint_keeps_everything_it_uses(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     stack = seed_workshop(session, REGION)
     plan = scan(aws, dogcat(), [REGION])
     faults.deny("sagemaker", "DeleteEndpoint")
@@ -165,7 +165,7 @@ def test_failed_endpoint_keeps_everything_it_uses(moto_server: str) -> None:
 
 def test_throttling_is_retried_by_botocore(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     stack = seed_workshop(session, REGION)
     faults.throttle(0.3)
     plan = scan(aws, dogcat(), [REGION])
@@ -205,7 +205,7 @@ def test_keep_until_answered_after_the_scan_is_honoured(aws: Aws, stack: SeededS
 
     assert results["PredictionHistory"].status == "skipped"
     assert f"kept until {until.isoformat()} by <@UMAI> since the scan" in results["PredictionHistory"].reason
-    assert exists(boto3.session.Session(region_name=REGION), "dynamodb.table:PredictionHistory")
+    assert exists(new_session(region_name=REGION), "dynamodb.table:PredictionHistory")
     assert results["InvokeModelLambda"].status == "deleted"
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.keeps import (
     KEEP_UNTIL_TAG,
     SNOOZE_SECONDS,
@@ -88,7 +88,7 @@ def test_snooze_moves_the_next_reminder_by_a_day() -> None:
 
 @pytest.fixture
 def session(mocked: None) -> boto3.session.Session:
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 def test_a_stored_keep_is_kept_until_its_date_then_offered_again(aws: Aws, session: boto3.session.Session) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 
-import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.scanner import scan
 from bot.demo.stack import LAMBDA_TRUST, SAGEMAKER_TRUST, lambda_zip
@@ -52,7 +51,7 @@ def test_nothing_used_from_outside_the_plan_changes(
     moto_server: str, functions: list[tuple[str, str, int]], models: list[tuple[str, int, str]], scanned: str
 ) -> None:
     reset_moto(moto_server)  # each example starts from an empty account on the shared moto server
-    session = boto3.session.Session(region_name="us-east-1")
+    session = new_session(region_name="us-east-1")
     account = session.client("sts").get_caller_identity()["Account"]
     iam = session.client("iam")
     arns = []
@@ -85,7 +84,7 @@ def test_nothing_used_from_outside_the_plan_changes(
         outside_roles.add(ROLES[role][0])
         outside_keys.add(f"{prefix}model.tar.gz")
 
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     try:
         plan = scan(aws, dogcat(), [scanned])
         execute(aws, plan, None, ExecutorOptions(delete_interval=0.0))

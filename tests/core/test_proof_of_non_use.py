@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import Plan, ResourceResult
 from bot.core.scanner import scan
@@ -31,7 +31,7 @@ EC2_TRUST = {
 
 @pytest.fixture
 def session(moto_server: str) -> boto3.session.Session:
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 def kept(plan: Plan) -> dict[str, tuple[str | None, str]]:
@@ -212,7 +212,7 @@ def test_model_deployed_on_the_role_while_the_endpoint_deletes_keeps_the_role(se
     role_arn = session.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
     aws = Aws(session)
     plan = scan(aws, dogcat(), [REGION])
-    colleague = boto3.session.Session(region_name="eu-west-1").client("sagemaker")
+    colleague = new_session(region_name="eu-west-1").client("sagemaker")
 
     def deploy_meanwhile(**_: Any) -> None:  # what a colleague does while AWS deletes the endpoint (minutes)
         colleague.create_model(
@@ -284,7 +284,7 @@ def test_roles_trusted_by_what_nobody_can_list_are_kept(session: boto3.session.S
 
 def test_a_region_that_cannot_be_listed_keeps_the_roles_it_could_hide(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     seed_workshop(session, REGION)
     faults.deny_in("lambda", "ListFunctions", "eu-west-1")
     plan = scan(aws, dogcat(), [REGION])
@@ -302,7 +302,7 @@ def test_a_region_that_cannot_be_listed_keeps_the_roles_it_could_hide(moto_serve
 def test_studio_user_profile_and_training_job_in_progress_keep_roles_and_bucket(moto_server: str) -> None:
     """moto has no user profiles and finishes jobs at once: SageMaker's own answers, canned in its wire format."""
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     stack = seed_workshop(session, REGION)
     profile_role = create_role(session, "AmazonSageMaker-ExecutionRole-profile", SAGEMAKER_TRUST)
     job_role = create_role(session, "AmazonSageMaker-ExecutionRole-training", SAGEMAKER_TRUST)
@@ -363,7 +363,7 @@ def test_studio_user_profile_and_training_job_in_progress_keep_roles_and_bucket(
 
 def test_bucket_policy_denying_deletion_and_log_group_protection_are_guards(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     stack = seed_workshop(session, REGION)
     deny = {
         "Version": "2012-10-17",
@@ -409,7 +409,7 @@ def test_bucket_policy_denying_deletion_and_log_group_protection_are_guards(moto
 
 def test_refused_delete_role_puts_back_what_was_unhooked(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    session = boto3.session.Session(region_name=REGION)
+    session = new_session(region_name=REGION)
     seed_workshop(session, REGION)
     iam = session.client("iam")
     role = "SavePredictionHistory-role-a1b2c3d4"

@@ -13,10 +13,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.executor import ExecutorOptions
 from bot.core.plan import Plan
 from bot.core.runs import RunOwner, process_gone, this_host
@@ -41,7 +40,7 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 @pytest.fixture
 def world(mocked: None) -> tuple[Aws, Faults, SeededStack]:
     aws, faults = faulty_aws()
-    return aws, faults, seed_workshop(boto3.session.Session(region_name=REGION), REGION)
+    return aws, faults, seed_workshop(new_session(region_name=REGION), REGION)
 
 
 def deletes(faults: Faults) -> int:

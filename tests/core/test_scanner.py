@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError, scan
 from bot.demo.stack import SAGEMAKER_TRUST, lambda_zip, seed_workshop
@@ -16,7 +16,7 @@ from tests.core.helpers import REGION, dogcat, faulty_aws, planned_ids
 
 @pytest.fixture
 def session(mocked: None) -> boto3.session.Session:
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 def kept(plan: Plan) -> dict[str, tuple[str | None, str]]:
@@ -112,7 +112,7 @@ def test_deletion_protection_is_a_guard(aws: Aws, session: boto3.session.Session
 
 def test_access_denied_on_one_listing_is_reported_and_keeps_what_it_might_use(moto_server: str) -> None:
     aws, faults = faulty_aws()
-    seed_workshop(boto3.session.Session(region_name=REGION), REGION)
+    seed_workshop(new_session(region_name=REGION), REGION)
     faults.deny("lambda", "ListFunctions")
     plan = scan(aws, dogcat(), [REGION])
 
@@ -134,7 +134,7 @@ def test_plan_round_trips_through_json(aws: Aws, session: boto3.session.Session)
 
 def test_several_regions(aws: Aws, session: boto3.session.Session) -> None:
     seed_workshop(session, REGION, suffix="east0001")
-    seed_workshop(boto3.session.Session(region_name="eu-west-1"), "eu-west-1", suffix="west0001")
+    seed_workshop(new_session(region_name="eu-west-1"), "eu-west-1", suffix="west0001")
     plan = scan(aws, dogcat(), [REGION, "eu-west-1"])
     endpoints = {(r.region, r.id) for r in plan.to_delete if r.type == "sagemaker.endpoint"}
     assert endpoints == {(REGION, "dogcat-endpoint-east0001"), ("eu-west-1", "dogcat-endpoint-west0001")}
@@ -154,4 +154,4 @@ def test_no_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("AWS_CONFIG_FILE", f"{tmp_path}/none")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(ScanError, match="no AWS credentials"):
-        scan(Aws(boto3.session.Session(region_name=REGION)), dogcat(), [REGION])
+        scan(Aws(new_session(region_name=REGION)), dogcat(), [REGION])

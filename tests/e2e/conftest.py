@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 
+from bot.aws.clients import new_session
 from bot.demo.aws_proxy import AwsProxy
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.stack import SeededStack, seed_workshop
@@ -34,7 +35,7 @@ def aws_proxy(moto_url: str) -> Iterator[AwsProxy]:
 @pytest.fixture
 def session(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> boto3.session.Session:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import requests
 
+from bot.aws.clients import new_session
 from bot.demo import slack_user
 from bot.demo.launcher import LocalApp, local_app_env
 from bot.demo.slack_standin import SlackStandIn
@@ -30,7 +31,7 @@ CHANNEL = "CWORKSHOP"
 
 def aws_session(endpoint: str) -> boto3.session.Session:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 # -- signed Slack requests --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.cli import render_plan, render_results
 from bot.core import executor as core_executor
 from bot.core import scanner as core_scanner
@@ -169,12 +169,12 @@ def reasons(monkeypatch: pytest.MonkeyPatch) -> Reasons:
 
 def _on_moto_server(request: pytest.FixtureRequest) -> boto3.session.Session:
     request.getfixturevalue("moto_server")
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 def _in_process(request: pytest.FixtureRequest) -> boto3.session.Session:
     request.getfixturevalue("mocked")
-    return boto3.session.Session(region_name=REGION)
+    return new_session(region_name=REGION)
 
 
 # Scenario tests of other modules that make the core write reasons, run as they are (their own assertions too),
@@ -263,7 +263,7 @@ def test_every_reason_a_scenario_produces_is_translated(
 
 @pytest.fixture
 def session(mocked: None) -> Iterator[boto3.session.Session]:
-    yield boto3.session.Session(region_name=REGION)
+    yield new_session(region_name=REGION)
 
 
 def test_vietnamese_plan_shows_the_kept_and_skipped_reasons_in_vietnamese(

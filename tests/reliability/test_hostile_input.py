@@ -22,6 +22,7 @@ import requests
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from bot.aws.clients import new_session
 from bot.demo.aws_proxy import AwsProxy
 from bot.demo.inventory import existing
 from bot.demo.slack_standin import SlackStandIn
@@ -94,7 +95,7 @@ def target(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         mp.setenv("AWS_ACCESS_KEY_ID", "testing")
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         requests.post(f"{moto_url}/moto-api/reset", timeout=30)
-        session = boto3.session.Session(region_name=REGION)
+        session = new_session(region_name=REGION)
         seed_workshop(session, REGION)
         before = existing(session)
         proxy = AwsProxy(moto_url).start()

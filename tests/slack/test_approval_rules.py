@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.config import Settings
 from bot.core.state import StateStore
 from bot.demo.slack_standin import TEAM, SlackStandIn
@@ -107,7 +106,7 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 
 def service_for(standin: SlackStandIn, store: StateStore, **settings: Any) -> CleanupService:
     slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     return CleanupService(Settings(**settings), store, aws, slack, {}, Runner(store, aws, slack))
 
 

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.core.plan import Plan, ResourceResult
 from bot.core.pricing import format_monthly
 from bot.core.state import StateStore
@@ -126,7 +125,7 @@ def approved_plan(standin: SlackStandIn, store: StateStore, requester: str = "UR
 def runner_with_feed(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -> Runner:
     slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
     feed = Feed(store, slack, FEED)
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     return Runner(store, aws, slack, RunnerOptions(progress_interval=0.05, **opts), execute, feed.run_finished)
 
 

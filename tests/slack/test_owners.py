@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.config import Settings, parse_reminders
 from bot.core.keeps import SNOOZE_SECONDS
 from bot.core.plan import ResourceResult
@@ -115,7 +114,7 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 
 def service_for(standin: SlackStandIn, store: StateStore, **settings: Any) -> CleanupService:
     slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     full = Settings(regions=("us-east-1",), **settings)
     service = CleanupService(full, store, aws, slack, load_profiles(), Runner(store, aws, slack))
     service.clock = lambda: NOW
@@ -202,7 +201,7 @@ def test_snoozing_a_reminder_moves_its_next_run_by_a_day(standin: SlackStandIn, 
     entries = "dogcat@CTEST0001:1h"
     scheduler_settings = Settings(regions=("us-east-1",), reminders=parse_reminders(entries))
     slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     scan = FakeScan()
     scheduler = ReminderScheduler(scheduler_settings, store, aws, slack, load_profiles(), scan_fn=scan)
     assert scheduler.tick(NOW)["dogcat@CTEST0001:1h"].startswith("posted")
@@ -230,7 +229,7 @@ def test_an_unanswered_reminder_mentions_the_approvers_once(standin: SlackStandI
         plan_ttl_minutes=24 * 60.0,
     )
     slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     scheduler = ReminderScheduler(settings, store, aws, slack, load_profiles(), scan_fn=FakeScan())
     outcomes = [scheduler.tick(NOW + i * HOUR)["dogcat@CTEST0001:1h"] for i in range(6)]
     assert [store.reminder("dogcat@CTEST0001").unanswered] == [5]  # type: ignore[union-attr]

@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.config import ConfigError, Settings, parse_channel, parse_reminders
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError
@@ -218,7 +217,7 @@ def make(standin: SlackStandIn, db_path: str) -> Iterator[Make]:
         made.append(store)
         client = WebClient(token="xoxb-x", base_url=standin.api_url)
         full = Settings(regions=("us-east-1",), reminders=parse_reminders(entries), **settings)
-        aws = Aws(boto3.session.Session(region_name="us-east-1"))
+        aws = Aws(new_session(region_name="us-east-1"))
         return ReminderScheduler(full, store, aws, SlackWeb(client), load_profiles(), scan_fn=scan)
 
     yield factory

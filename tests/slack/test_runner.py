@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws
+from bot.aws.clients import Aws, new_session
 from bot.config import Settings
 from bot.core.plan import RUN_REFUSED, Plan, ProgressEvent, ResourceResult
 from bot.core.state import StateStore
@@ -82,7 +81,7 @@ def setup(
     standin: SlackStandIn, store: StateStore, execute: Any, persistence: Persistence | None = None, **opts: Any
 ) -> tuple[Runner, str, str, Plan]:
     client = WebClient(token="xoxb-x", base_url=standin.api_url)
-    aws = Aws(boto3.session.Session(region_name="us-east-1"))
+    aws = Aws(new_session(region_name="us-east-1"))
     options = RunnerOptions(progress_interval=0.05, **opts)
     runner = Runner(store, aws, SlackWeb(client, persistence), options, execute_fn=execute)
     plan = make_plan(30, kept=2)
