@@ -12,7 +12,7 @@ import pytest
 from bot.core.plan import AccountPart, Plan, ResourceResult
 from bot.core.pricing import format_monthly
 from bot.slack import blocks
-from bot.slack.blocks.fleet import account_lines
+from bot.slack.blocks import account_lines
 from tests.slack.factories import make_plan
 from tests.slack.limits import message_problems, modal_problems
 

@@ -5,8 +5,10 @@ Every builder stays inside Block Kit's limits however many resources it is given
 summarised ("and 112 more SageMaker endpoints") and the full list goes to the thread with `full_list_messages`.
 
 One module per job: `common` (limits, ids, text helpers), `plan`, `modal`, `progress` (and the summary),
-`replies` (usage, history), `reminders`, `feed`, `savings`, and `fleet` (plans of several accounts). Import from
-here: `from bot.slack import blocks`.
+`replies` (usage, history), `reminders`, `feed`, `savings`. Each message has one builder for every plan: a plan of
+one account and a plan of several accounts (CLEANUP_ACCOUNTS) share its frame and differ only in the body (one
+account's resources by service, or each account's subtotal with the detail in the thread). Import from here:
+`from bot.slack import blocks`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from bot.slack.blocks.common import (
     result_line,
     result_word,
     section,
+    shown_plan,
     slack_date,
     who,
 )
@@ -71,7 +74,9 @@ from bot.slack.blocks.modal import confirm_input, confirm_modal
 from bot.slack.blocks.plan import (
     PlanContext,
     _Labelled,
-    _plan_blocks,
+    _plan_message,
+    account_lines,
+    account_subtotal,
     accounts_label,
     actions,
     approval_lapsed_text,
@@ -139,8 +144,10 @@ __all__ = [
     "_label_plural",
     "_messages",
     "_name",
-    "_plan_blocks",
+    "_plan_message",
     "_safe_url",
+    "account_lines",
+    "account_subtotal",
     "accounts_label",
     "actions",
     "age",
@@ -193,6 +200,7 @@ __all__ = [
     "savings_blocks",
     "savings_text",
     "section",
+    "shown_plan",
     "slack_date",
     "status_approval_lapsed",
     "status_cancelled",

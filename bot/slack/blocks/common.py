@@ -287,3 +287,10 @@ def _messages(body: list[Block], title: str) -> list[list[Block]]:
         label = title if len(chunks) == 1 else f"{title} ({i + 1}/{len(chunks)})"
         out.append([context(label), *chunk])
     return out
+
+
+def shown_plan(plan: Plan) -> Plan:
+    """The plan as people see it: a fleet plan of one account that was scanned reads as that account's own plan."""
+    if len(plan.accounts) == 1 and not plan.accounts[0].error:
+        return plan.for_account(plan.accounts[0].account_id)
+    return plan

@@ -22,31 +22,44 @@ from bot.slack.blocks.common import (
     esc,
     group_by_service,
     more_text,
+    pack,
     pack_counted,
     plain,
     resource_line,
     resources_text,
     section,
+    shown_plan,
     who,
 )
-from bot.slack.blocks.plan import PlanContext, _Labelled
+from bot.slack.blocks.plan import PlanContext, _Labelled, account_lines
 
 
 def confirm_modal(plan: Plan, ctx: PlanContext, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """The modal a teammate types `confirm` in, in their language (`lang`); the word itself is `confirm` in every
-    language. Only the plan id travels, in private_metadata."""
-    if plan.is_fleet:
-        from bot.slack.blocks import fleet as fleet_blocks
-
-        return fleet_blocks.confirm_modal(plan, ctx, lang)
+    language. Only the plan id travels, in private_metadata. One frame for every plan: what is asked, then one
+    account's resources by service, or several accounts' subtotals."""
     t = translator(lang)
-    n = len(plan.to_delete)
+    plan = shown_plan(plan)
+    body = _by_account(plan, ctx, lang) if plan.is_fleet else _by_service(plan, ctx, lang)
+    return {
+        "type": "modal",
+        "callback_id": CONFIRM_CALLBACK,
+        "private_metadata": ctx.plan_id,
+        "title": plain(t._("Confirm cleanup"), MAX_MODAL_TITLE),
+        "submit": plain(t._("Delete"), MAX_MODAL_TITLE),
+        "close": plain(t._("Cancel"), MAX_MODAL_TITLE),
+        "blocks": [*body, confirm_input(len(plan.to_delete), lang)],
+    }
+
+
+def _by_service(plan: Plan, ctx: PlanContext, lang: str) -> list[Block]:
+    t = translator(lang)
     blocks: list[Block] = [
         section(
             t._(
                 "{who} asks to delete *{resources}* in account {account} ({regions}), {cost}. This cannot be undone.",
                 who=_capital(who(ctx.requester, lang)),
-                resources=resources_text(n, lang),
+                resources=resources_text(len(plan.to_delete), lang),
                 account=esc(plan.account_id),
                 regions=", ".join(plan.regions),
                 cost=cost_text(plan, lang),
@@ -77,16 +90,35 @@ def confirm_modal(plan: Plan, ctx: PlanContext, lang: str = DEFAULT_LANGUAGE) ->
             len(plan.kept),
         )
         blocks.append(context(clip(kept, MAX_TEXT)))
-    blocks.append(confirm_input(n, lang))
-    return {
-        "type": "modal",
-        "callback_id": CONFIRM_CALLBACK,
-        "private_metadata": ctx.plan_id,
-        "title": plain(t._("Confirm cleanup"), MAX_MODAL_TITLE),
-        "submit": plain(t._("Delete"), MAX_MODAL_TITLE),
-        "close": plain(t._("Cancel"), MAX_MODAL_TITLE),
-        "blocks": blocks,
-    }
+    return blocks
+
+
+def _by_account(plan: Plan, ctx: PlanContext, lang: str) -> list[Block]:
+    t = translator(lang)
+    intro = section(
+        t._(
+            "{who} asks to delete *{resources}* in {accounts} ({regions}), {cost}. Each account is deleted under its "
+            "own account check. This cannot be undone.",
+            who=_capital(who(ctx.requester, lang)),
+            resources=resources_text(len(plan.to_delete), lang),
+            accounts=t.n_("{n} account", "{n} accounts", len([p for p in plan.accounts if not p.error])),
+            regions=", ".join(plan.regions),
+            cost=cost_text(plan, lang),
+        )
+    )
+    texts = pack([t._("*By account* ({n}):", n=t.number(len(plan.accounts))), *account_lines(plan, lang)])
+    budget = MAX_MODAL_BLOCKS - 5
+    if len(texts) > budget:
+        texts = [*texts[: budget - 1], t._("_and more accounts; see the thread_")]
+    blocks = [intro, *(section(text) for text in texts)]
+    if plan.kept:
+        kept = t.n_(
+            "{n} resource found will be kept (see the thread).",
+            "{n} resources found will be kept (see the thread).",
+            len(plan.kept),
+        )
+        blocks.append(context(kept))
+    return blocks
 
 
 def confirm_input(n: int, lang: str = DEFAULT_LANGUAGE) -> Block:

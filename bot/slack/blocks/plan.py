@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.core.plan import Plan, ResourceResult, refusals, run_verdict
+from bot.core.plan import AccountPart, Plan, PlannedResource, ResourceResult, refusals, run_verdict
 from bot.i18n import DEFAULT_LANGUAGE, translator
 from bot.reasons_i18n import translate_reason
 from bot.slack.blocks.common import (
@@ -38,6 +38,7 @@ from bot.slack.blocks.common import (
     resource_line,
     resources_text,
     section,
+    shown_plan,
     slack_date,
     who,
 )
@@ -54,27 +55,43 @@ class PlanContext:
     expires_at: float
 
 
+# Detail lines per account in the thread before "and N more": a workshop stack is ~14 lines; a big account is
+# summarised.
+DETAIL_LINES_PER_ACCOUNT = 40
+
+
 def plan_summary(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The line under the title: what is deleted where, and what it costs (the total, for several accounts)."""
     t = translator(lang)
     n, regions = len(plan.to_delete), plan.regions
-    where = t._(
-        "{regions} ({names})", regions=t.n_("{n} region", "{n} regions", len(regions)), names=", ".join(regions)
-    )
+    count = t.n_("{n} region", "{n} regions", len(regions))
+    if plan.is_fleet:
+        scanned = [p for p in plan.accounts if not p.error]
+        failed = len(plan.accounts) - len(scanned)
+        where = t._(
+            "{accounts} x {regions} ({names})",
+            accounts=t.n_("{n} account", "{n} accounts", len(scanned)),
+            regions=count,
+            names=", ".join(regions),
+        )
+        if failed:
+            where += t.n_("; *{n} account could not be scanned*", "; *{n} accounts could not be scanned*", failed)
+    else:
+        where = t._("{regions} ({names})", regions=count, names=", ".join(regions))
     if not n:
         return t._("Nothing to delete in {where}.", where=where)
-    return t._(
-        "*{resources}* to delete in {where}, {cost}.",
-        resources=resources_text(n, lang),
-        where=where,
-        cost=cost_text(plan, lang),
-    )
+    resources, cost = resources_text(n, lang), cost_text(plan, lang)
+    if plan.is_fleet:
+        return t._("*Total: {resources}* to delete in {where}, {cost}.", resources=resources, where=where, cost=cost)
+    return t._("*{resources}* to delete in {where}, {cost}.", resources=resources, where=where, cost=cost)
 
 
 def accounts_label(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
     """ "account 123456789012", or "20 accounts" for a plan of several."""
-    from bot.slack.blocks import fleet as fleet_blocks
-
-    return fleet_blocks.accounts_label(plan, lang)
+    t = translator(lang)
+    if plan.is_fleet and len(plan.accounts) != 1:
+        return t.n_("{n} account", "{n} accounts", len(plan.accounts))
+    return t._("account {id}", id=plan.accounts[0].account_id if plan.is_fleet else plan.account_id)
 
 
 def plan_text(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -91,11 +108,7 @@ def plan_text(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> str:
 
 def needs_full_list(plan: Plan) -> bool:
     """True when the plan message had to summarise, so the full list should follow in the thread."""
-    if plan.is_fleet:  # several accounts: each one's detail goes to the thread
-        from bot.slack.blocks import fleet as fleet_blocks
-
-        return fleet_blocks.needs_full_list(plan)
-    return _plan_blocks(plan, PlanContext("x" * 16, "U0", 0.0), None, True)[1]
+    return _plan_message(plan, PlanContext("x" * 16, "U0", 0.0), None, True)[1]
 
 
 def plan_blocks(
@@ -103,26 +116,52 @@ def plan_blocks(
 ) -> list[Block]:
     """The scan result, in the channel's language. `status` (a mrkdwn line) replaces the buttons once the plan is
     handled."""
-    if plan.is_fleet:  # several accounts: a line with each one's subtotal, then the total
-        from bot.slack.blocks import fleet as fleet_blocks
-
-        return fleet_blocks.plan_blocks(plan, ctx, status, buttons, lang)
-    return _plan_blocks(plan, ctx, status, buttons, lang)[0]
+    return _plan_message(plan, ctx, status, buttons, lang)[0]
 
 
-def _plan_blocks(
+def _plan_message(
     plan: Plan, ctx: PlanContext, status: str | None, buttons: bool, lang: str = DEFAULT_LANGUAGE
 ) -> tuple[list[Block], bool]:
-    if not plan.resources:
+    """The plan message, and whether it summarised (so the full list follows in the thread).
+
+    One frame for every plan: title, summary, body, context line, then the buttons or the status. Only the body
+    depends on the plan's shape: one account's resources by service (and what is kept), or several accounts'
+    subtotals, each account's detail going to the thread."""
+    plan = shown_plan(plan)
+    if not plan.resources and not plan.is_fleet:
         return nothing_found_blocks(plan, ctx, lang), False
     t = translator(lang)
-    truncated = False
     blocks: list[Block] = [
         header(t._("Cleanup plan: {profile}", profile=plan.profile)),
         section(plan_summary(plan, lang)),
     ]
     if ctx.requester == REMINDER_REQUESTER:
         blocks.insert(1, section(reminder_text(plan, lang)))
+    body, truncated = _by_account(plan, lang) if plan.is_fleet else _by_service(plan, lang)
+    blocks.extend(body)
+    parts = [t._("Requested by {who}", who=who(ctx.requester, lang)), accounts_label(plan, lang)]
+    parts.append(t._("plan `{id}`", id=esc(ctx.plan_id)))
+    if ctx.expires_at and status is None:
+        parts.append(t._("expires {date}", date=slack_date(ctx.expires_at, lang)))
+    if plan.is_fleet:
+        parts.append(t._("each account's detail is in the thread"))
+    blocks.append(context(" · ".join(parts)))
+    if status is not None:
+        blocks.append(section(status))
+    elif buttons and plan.to_delete:
+        blocks.append(actions(plan, ctx.plan_id, lang))
+    elif plan.resources:
+        blocks.append(section(t._("Nothing will be deleted: everything found is kept.")))
+    else:
+        blocks.append(section(t._("Nothing will be deleted.")))
+    return blocks, truncated
+
+
+def _by_service(plan: Plan, lang: str) -> tuple[list[Block], bool]:
+    """One account's body: a section per service, what is kept, what could not be checked."""
+    t = translator(lang)
+    blocks: list[Block] = []
+    truncated = False
     tail = t._("; the full list is in the thread")
     groups = list(group_by_service(plan.to_delete).items())
     # every group gets a section; if a custom profile ever has more services than fit, the last one summarises
@@ -146,21 +185,50 @@ def _plan_blocks(
     if plan.problems:
         title = t._(":warning: *Could not check everything*, so the plan may be incomplete:")
         blocks.append(section(problems_text(plan, title, lang)))
-    parts = [
-        t._("Requested by {who}", who=who(ctx.requester, lang)),
-        t._("account {id}", id=esc(plan.account_id)),
-        t._("plan `{id}`", id=esc(ctx.plan_id)),
-    ]
-    if ctx.expires_at and status is None:
-        parts.append(t._("expires {date}", date=slack_date(ctx.expires_at, lang)))
-    blocks.append(context(" · ".join(parts)))
-    if status is not None:
-        blocks.append(section(status))
-    elif buttons and plan.to_delete:
-        blocks.append(actions(plan, ctx.plan_id, lang))
-    elif not plan.to_delete:
-        blocks.append(section(t._("Nothing will be deleted: everything found is kept.")))
     return blocks, truncated
+
+
+def _by_account(plan: Plan, lang: str) -> tuple[list[Block], bool]:
+    """Several accounts' body: a line with each one's subtotal, packed into a few sections (50 accounts stay far
+    inside Block Kit's limits). It always summarises: each account's detail follows in the thread."""
+    t = translator(lang)
+    title = t._("*By account* ({n}), each account's subtotal:", n=t.number(len(plan.accounts)))
+    texts = pack([title, *account_lines(plan, lang)])
+    room = MESSAGE_BLOCK_BUDGET - 8
+    if len(texts) > room:  # thousands of accounts: the rest are in the thread
+        texts = [*texts[: room - 1], t._("_and more accounts; every account's detail is in the thread_")]
+    return [section(text) for text in texts], True
+
+
+def account_subtotal(plan: Plan, account: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """What one account of a fleet plan deletes, what that costs, what it keeps and what it could not check."""
+    t = translator(lang)
+    part = plan.for_account(account)
+    text = t._(
+        "{resources} to delete, {cost}",
+        resources=resources_text(len(part.to_delete), lang),
+        cost=t.monthly(part.monthly_cost),
+    )
+    if part.unknown_cost_count:
+        text += t._(" (+{n} unknown)", n=t.number(part.unknown_cost_count))
+    if part.kept:
+        text += t._(" · {n} kept", n=t.number(len(part.kept)))
+    if part.problems:
+        text += t.n_(" · :warning: {n} part not checked", " · :warning: {n} parts not checked", len(part.problems))
+    return text
+
+
+def account_lines(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """A line per account of a fleet plan: its subtotal, or why it could not be scanned."""
+    t = translator(lang)
+    lines = []
+    for part in plan.accounts:
+        if part.error:
+            error = esc(one_line(clip(translate_reason(part.error, lang), 300)))
+            lines.append(f"• `{part.account_id}` · " + t._(":x: *not scanned*: {error}", error=error))
+        else:
+            lines.append(f"• `{part.account_id}` · {account_subtotal(plan, part.account_id, lang)}")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -226,20 +294,56 @@ def nothing_found_blocks(plan: Plan, ctx: PlanContext, lang: str = DEFAULT_LANGU
 
 
 def full_list_messages(plan: Plan, lang: str = DEFAULT_LANGUAGE) -> list[list[Block]]:
-    """Every resource of the plan, for the thread, in as many messages as needed."""
-    if plan.is_fleet:
-        from bot.slack.blocks import fleet as fleet_blocks
-
-        return fleet_blocks.detail_messages(plan, lang)
+    """Every resource of the plan, for the thread, in as many messages as needed; for several accounts, each
+    account's own list (it starts a new section), several accounts to a message."""
     t = translator(lang)
-    lines = []
+    plan = shown_plan(plan)
+    if not plan.is_fleet:
+        lines = [line for line, _ in _listing(plan, lang, nested=False)]
+        return _messages([section(text) for text in pack(lines)], title=t._("Full list of the plan"))
+    sections = [section(text) for part in plan.accounts for text in pack(_account_detail(plan, part, lang))]
+    return _messages(sections, title=t._("Each account's plan"))
+
+
+def _listing(plan: Plan, lang: str, nested: bool) -> list[tuple[str, PlannedResource | None]]:
+    """One account's resources by service, then what is kept, each line with its resource (None for a heading):
+    headings in bold, or in italics under an account."""
+    t = translator(lang)
+    lines: list[tuple[str, PlannedResource | None]] = []
     for service, items in group_by_service(plan.to_delete).items():
-        lines.append(t._("*{service}* ({n}), to delete:", service=esc(service), n=t.number(len(items))))
-        lines.extend(resource_line(r, lang) for r in items)
+        if nested:
+            heading = t._("_{service}_ ({n}), to delete:", service=esc(service), n=t.number(len(items)))
+        else:
+            heading = t._("*{service}* ({n}), to delete:", service=esc(service), n=t.number(len(items)))
+        lines.append((heading, None))
+        lines.extend((resource_line(r, lang), r) for r in items)
     if plan.kept:
-        lines.append(t._("*Kept, not deleted* ({n}):", n=t.number(len(plan.kept))))
-        lines.extend(kept_line(r, lang) for r in plan.kept)
-    return _messages([section(text) for text in pack(lines)], title=t._("Full list of the plan"))
+        if nested:
+            heading = t._("_Kept, not deleted_ ({n}):", n=t.number(len(plan.kept)))
+        else:
+            heading = t._("*Kept, not deleted* ({n}):", n=t.number(len(plan.kept)))
+        lines.append((heading, None))
+        lines.extend((kept_line(r, lang), r) for r in plan.kept)
+    return lines
+
+
+def _account_detail(plan: Plan, part: AccountPart, lang: str) -> list[str]:
+    """One account of a fleet plan, for the thread: how it was reached, its subtotal, then its list (long ones
+    summarised after DETAIL_LINES_PER_ACCOUNT lines) and what could not be checked."""
+    t = translator(lang)
+    via = t._("role `{arn}`", arn=esc(part.role_arn)) if part.role_arn else t._("the app's own credentials")
+    head = t._("*Account `{account}`* ({via})", account=part.account_id, via=via)
+    if part.error:
+        shown = esc(one_line(clip(translate_reason(part.error, lang), 1500)))
+        return [head + t._(": :x: not scanned: {error}", error=shown)]
+    own = plan.for_account(part.account_id)
+    body = _listing(own, lang, nested=True)
+    body += [(f"• :warning: {esc(one_line(translate_reason(str(p), lang)))}", None) for p in own.problems]
+    lines = [line for line, _ in body]
+    if len(body) > DETAIL_LINES_PER_ACCOUNT:
+        rest = [r for _, r in body[DETAIL_LINES_PER_ACCOUNT:] if r is not None]
+        lines = [*lines[:DETAIL_LINES_PER_ACCOUNT], f"_{more_text(rest, lang)}_"]
+    return [f"{head}: {account_subtotal(plan, part.account_id, lang)}", *lines]
 
 
 # -- statuses shown on the scan message once handled ------------------------------------------------------------

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
-from bot.core.plan import GONE, Plan, ResourceResult, RunVerdict, is_refused, refusals, run_verdict
+from bot.core.plan import GONE, Plan, ResourceResult, RunVerdict, is_refused, refusals, run_verdict, split_key
 from bot.i18n import DEFAULT_LANGUAGE, N_, translator
 from bot.reasons_i18n import translate_reason
 from bot.slack.blocks.common import (
     RESULT_ICONS,
     Block,
+    _capital,
     _messages,
     _name,
     clip,
@@ -28,6 +30,7 @@ from bot.slack.blocks.common import (
     result_heading,
     result_line,
     section,
+    shown_plan,
 )
 
 VERDICT_ICONS = {
@@ -164,11 +167,15 @@ def summary_messages(
     cost_stopped: float,
     lang: str = DEFAULT_LANGUAGE,
 ) -> list[list[Block]]:
-    """The final report: one line per resource (deleted, already gone, skipped, failed with the AWS error)."""
-    if plan.is_fleet:  # per account
-        from bot.slack.blocks import fleet as fleet_blocks
-
-        return fleet_blocks.summary_messages(plan, results, seconds, approver, cost_stopped, lang=lang)
+    """The final report: one line per resource (deleted, already gone, skipped, failed with the AWS error), per
+    account for several accounts. A fleet of one scanned account reads as that account's own report."""
+    shown = shown_plan(plan)
+    if shown is not plan:
+        account = plan.accounts[0].account_id
+        results = [replace(r, key=split_key(r.key)[1]) for r in results if split_key(r.key)[0] == account]
+        plan = shown
+    if plan.is_fleet:
+        return _summary_by_account(plan, results, seconds, approver, cost_stopped, lang)
     t = translator(lang)
     intro = section(summary_intro(plan, results, seconds, approver, cost_stopped, lang))
     lines: list[str] = []
@@ -188,6 +195,75 @@ def summary_messages(
     messages = _messages([section(text) for text in pack(lines)], title=t._("Results"))
     messages[0].insert(0, intro)
     return messages
+
+
+def _summary_by_account(
+    plan: Plan,
+    results: Sequence[ResourceResult],
+    seconds: float,
+    approver: str,
+    cost_stopped: float,
+    lang: str,
+) -> list[list[Block]]:
+    """The final report of several accounts: the total, then each account's counts and one line per resource."""
+    t = translator(lang)
+    counts = Counter(r.status for r in results)
+    by_account: dict[str, list[ResourceResult]] = {}
+    for r in results:
+        by_account.setdefault(split_key(r.key)[0], []).append(r)
+    accounts_failed = sum(1 for rs in by_account.values() if any(r.status == "failed" for r in rs))
+    failures = ""
+    if accounts_failed:
+        failures = t.n_(" ({n} account with failures)", " ({n} accounts with failures)", accounts_failed)
+    verdict = run_verdict(results, len(plan.to_delete))
+    words = _capital(verdict_words(verdict, results, len(plan.to_delete), lang))
+    intro = section(
+        VERDICT_ICONS[verdict]
+        + " "
+        + t._(
+            "*Cleanup of {profile} finished* in {duration} across {accounts}, approved by {approver}: {counts}"
+            "{failures}. Cost stopped: about *{cost}*.",
+            profile=esc(plan.profile),
+            duration=duration(seconds, lang),
+            accounts=t.n_("{n} account", "{n} accounts", len(by_account)),
+            approver=f"<@{esc(approver)}>",
+            counts=counts_text(counts, lang),
+            failures=failures,
+            cost=t.monthly(cost_stopped),
+        )
+        + f" *{words}.*"
+    )
+    sections: list[Block] = []
+    planned = {r.key for r in results}
+    for part in plan.accounts:
+        if part.error:
+            continue
+        rs = by_account.get(part.account_id, [])
+        lines = [
+            t._(
+                "*Account `{account}`*: {counts}",
+                account=part.account_id,
+                counts=counts_text(Counter(r.status for r in rs), lang),
+            )
+        ]
+        refused = refusal_text(refusals(rs), lang)
+        if refused:  # said once for the account, not on each of its resources
+            lines[0] += f"\n:no_entry: {refused}"
+        for status in ("failed", "skipped", "deleted", "already_gone"):
+            lines += [outcome_line(r, lang) for r in rs if r.status == status]
+        missing = [r for r in plan.to_delete if r.account_id == part.account_id and r.key not in planned]
+        not_handled = t._("not handled")
+        lines += [f"• {esc(t.label(r.label))} `{esc(r.name)}` · {esc(r.region)} · {not_handled}" for r in missing]
+        sections.extend(section(text) for text in pack(lines))
+    messages = _messages(sections, title=t._("Results per account"))
+    messages[0].insert(0, intro)
+    return messages
+
+
+def _local(r: ResourceResult) -> ResourceResult:
+    from dataclasses import replace
+
+    return replace(r, key=split_key(r.key)[1])
 
 
 def summary_text(results: Sequence[ResourceResult], planned: int | None = None, lang: str = DEFAULT_LANGUAGE) -> str:
