@@ -57,11 +57,17 @@ def _describe_or_none(fn: Callable[..., dict[str, Any]], **params: Any) -> dict[
 
 
 class _SageMakerType(ResourceType):
-    """Shared find/get for the three SageMaker types: list names, describe each concurrently, drop vanished ones."""
+    """Shared find/get/delete for the three SageMaker types, described as data (the list, describe and delete
+    operations and the name field): list names, describe each concurrently, drop vanished ones."""
 
-    _paginator: ClassVar[str]
-    _list_key: ClassVar[str]
-    _name_key: ClassVar[str]
+    _paginator: ClassVar[str]  # list_endpoints
+    _list_key: ClassVar[str]  # Endpoints
+    _name_key: ClassVar[str]  # EndpointName: the field in the listing, and the parameter of describe and delete
+    _describe_operation: ClassVar[str]  # describe_endpoint
+    _delete_operation: ClassVar[str]  # delete_endpoint
+
+    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
+        getattr(aws.client("sagemaker", found.region), self._delete_operation)(**{self._name_key: found.id})
 
     def find(self, aws: Aws, region: str, match: NameMatch) -> list[Found]:
         client = aws.client("sagemaker", region)
@@ -88,9 +94,10 @@ class _SageMakerType(ResourceType):
                 return None
             raise
 
-    @abstractmethod
     def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
         """The describe_* answer for `name`, or None when it is gone."""
+        describe = getattr(aws.client("sagemaker", region), self._describe_operation)
+        return _describe_or_none(describe, **{self._name_key: name})
 
     @abstractmethod
     def _found(self, aws: Aws, region: str, described: dict[str, Any]) -> Found:
@@ -124,6 +131,7 @@ class EndpointType(_SageMakerType):
     _paginator = "list_endpoints"
     _list_key = "Endpoints"
     _name_key = "EndpointName"
+    _describe_operation = "describe_endpoint"  # its delete is its own: components, scaling and state come first
 
     def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
         """Start deleting the endpoint as `found` (just read) shows it; raises NotYet while AWS cannot take it."""
@@ -193,9 +201,6 @@ class EndpointType(_SageMakerType):
                 self.poll_delay,
                 "deleting inference components",
             )
-
-    def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
-        return _describe_or_none(aws.client("sagemaker", region).describe_endpoint, EndpointName=name)
 
     def _found(self, aws: Aws, region: str, described: dict[str, Any]) -> Found:
         name = described["EndpointName"]
@@ -306,12 +311,8 @@ class EndpointConfigType(_SageMakerType):
     _paginator = "list_endpoint_configs"
     _list_key = "EndpointConfigs"
     _name_key = "EndpointConfigName"
-
-    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
-        aws.client("sagemaker", found.region).delete_endpoint_config(EndpointConfigName=found.id)
-
-    def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
-        return _describe_or_none(aws.client("sagemaker", region).describe_endpoint_config, EndpointConfigName=name)
+    _describe_operation = "describe_endpoint_config"
+    _delete_operation = "delete_endpoint_config"
 
     def _found(self, aws: Aws, region: str, described: dict[str, Any]) -> Found:
         name = described["EndpointConfigName"]
@@ -344,12 +345,8 @@ class ModelType(_SageMakerType):
     _paginator = "list_models"
     _list_key = "Models"
     _name_key = "ModelName"
-
-    def delete(self, aws: Aws, found: Found, approval: Approval | None = None) -> None:
-        aws.client("sagemaker", found.region).delete_model(ModelName=found.id)
-
-    def _describe(self, aws: Aws, region: str, name: str) -> dict[str, Any] | None:
-        return _describe_or_none(aws.client("sagemaker", region).describe_model, ModelName=name)
+    _describe_operation = "describe_model"
+    _delete_operation = "delete_model"
 
     def _found(self, aws: Aws, region: str, described: dict[str, Any]) -> Found:
         name = described["ModelName"]

@@ -3,6 +3,7 @@ datepicker (its block_actions carry `selected_date`; the plan id rides in the bl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -37,19 +38,19 @@ def register(app: App, service: CleanupService) -> None:
         plan_id, user, channel = _ids(body, action)
         service.click_delete(plan_id, user, str(body.get("trigger_id", "")), channel, team=user_team(body))
 
-    @app.action(CANCEL_ACTION)
-    def cancel_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        service.begin_request()
-        ack()
-        plan_id, user, channel = _ids(body, action)
-        service.click_cancel(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
+    def answered_on_the_message(answer: Callable[..., None]) -> Callable[..., None]:
+        """Cancel and Snooze: buttons that need only the plan, who clicked and the message they clicked on."""
 
-    @app.action(SNOOZE_ACTION)
-    def snooze_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        service.begin_request()
-        ack()
-        plan_id, user, channel = _ids(body, action)
-        service.click_snooze(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
+        def clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            service.begin_request()
+            ack()
+            plan_id, user, channel = _ids(body, action)
+            answer(plan_id, user, channel, message_ts=_clicked_ts(body), team=user_team(body))
+
+        return clicked
+
+    app.action(CANCEL_ACTION)(answered_on_the_message(service.click_cancel))
+    app.action(SNOOZE_ACTION)(answered_on_the_message(service.click_snooze))
 
     @app.action(KEEP_UNTIL_ACTION)
     def keep_until_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
