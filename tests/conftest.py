@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from bot.aws.clients import Aws, new_session
 from bot.demo import moto_gaps
+from bot.demo import moto_server as moto_server_module
 
 moto_gaps.apply()  # moto's missing SageMaker listings, for the in-process mock and the servers alike
 # The account's enabled regions, where users of roles and buckets are listed: four, not moto's twenty.
@@ -57,23 +58,12 @@ def moto_server_url() -> Iterator[str]:
 
     Tests that use it call `reset_moto(url)` first so each starts from an empty account.
     """
-    from moto.server import ThreadedMotoServer
-
-    from bot.demo.launcher import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server_module.running() as url:
+        yield url
 
 
 def reset_moto(url: str) -> None:
-    import requests
-
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+    moto_server_module.reset(url)
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 import boto3
 
 from bot.aws.clients import new_session
+from bot.demo import moto_server
 from bot.demo.inventory import resources
-from bot.demo.launcher import LocalApp, free_port, local_app_env
+from bot.demo.launcher import LocalApp, local_app_env
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_user import SlackWorkspace
 from bot.demo.stack import SAGEMAKER_TRUST, seed_workshop
@@ -55,20 +56,8 @@ def pointed_at(url: str, region: str = "us-east-1", key: str = "demo") -> Iterat
 @contextmanager
 def embedded_aws(region: str = "us-east-1", key: str = "demo") -> Iterator[str]:
     """A moto server on loopback; boto3 in this process (and children) is pointed at it."""
-    from moto.server import ThreadedMotoServer
-
-    from bot.demo import moto_gaps
-
-    moto_gaps.apply()
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        with pointed_at(f"http://127.0.0.1:{port}", region, key) as url:
-            yield url
-    finally:
-        server.stop()
+    with moto_server.running() as url, pointed_at(url, region, key):
+        yield url
 
 
 # How the demo shows each kind of resource, in AWS's words
