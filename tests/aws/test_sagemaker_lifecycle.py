@@ -373,18 +373,21 @@ def test_access_denied_on_scaling_fails_and_keeps_the_endpoint(aws: Aws, endpoin
     assert ENDPOINT in endpoint_names(aws)  # not deleted with its scaling left behind
 
 
+# The main variant's scalable target, as DescribeScalableTargets answers it.
+MAIN_VARIANT_TARGET = {
+    "ServiceNamespace": "sagemaker",
+    "ResourceId": f"endpoint/{ENDPOINT}/variant/main",
+    "ScalableDimension": DIMENSION,
+    "MinCapacity": 1,
+    "MaxCapacity": 4,
+    "RoleARN": "arn:aws:iam::123456789012:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/x",
+    "CreationTime": CREATED,
+}
+
+
 def test_access_denied_on_deregister_fails_and_keeps_the_endpoint(aws: Aws, endpoint: Found) -> None:
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": f"endpoint/{ENDPOINT}/variant/main",
-        "ScalableDimension": DIMENSION,
-        "MinCapacity": 1,
-        "MaxCapacity": 4,
-        "RoleARN": "arn:aws:iam::123456789012:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/x",
-        "CreationTime": CREATED,
-    }
     with Stubber(autoscaling(aws)) as stub:
-        stub.add_response("describe_scalable_targets", {"ScalableTargets": [target]})
+        stub.add_response("describe_scalable_targets", {"ScalableTargets": [MAIN_VARIANT_TARGET]})
         stub.add_client_error("deregister_scalable_target", "AccessDeniedException", "not authorized", 400)
 
         with pytest.raises(ClientError, match="not authorized"):
@@ -394,17 +397,8 @@ def test_access_denied_on_deregister_fails_and_keeps_the_endpoint(aws: Aws, endp
 
 
 def test_target_already_gone_counts_as_deregistered(aws: Aws, endpoint: Found) -> None:
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": f"endpoint/{ENDPOINT}/variant/main",
-        "ScalableDimension": DIMENSION,
-        "MinCapacity": 1,
-        "MaxCapacity": 4,
-        "RoleARN": "arn:aws:iam::123456789012:role/x",
-        "CreationTime": CREATED,
-    }
     with Stubber(autoscaling(aws)) as stub:
-        stub.add_response("describe_scalable_targets", {"ScalableTargets": [target]})
+        stub.add_response("describe_scalable_targets", {"ScalableTargets": [MAIN_VARIANT_TARGET]})
         stub.add_client_error("deregister_scalable_target", "ObjectNotFoundException", "No scalable target", 400)
 
         EndpointType().delete(aws, endpoint)

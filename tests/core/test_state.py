@@ -8,14 +8,14 @@ import multiprocessing
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.core.plan import Plan, PlannedResource, ResourceResult
 from bot.core.state import StateStore
-from tests.state_db import BACKENDS
+from tests.core.helpers import state_backend as state_backend  # fixtures: every test on SQLite and PostgreSQL
+from tests.core.helpers import store as store
 
 
 def make_plan(n: int = 2) -> Plan:
@@ -39,18 +39,6 @@ def make_plan(n: int = 2) -> Plan:
             for i in range(n)
         ],
     )
-
-
-@pytest.fixture(params=BACKENDS)
-def state_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(state_db: str) -> Iterator[StateStore]:
-    s = StateStore(state_db)
-    yield s  # type: ignore[misc]
-    s.close()
 
 
 def test_create_and_read_back(store: StateStore) -> None:

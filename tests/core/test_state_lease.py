@@ -7,28 +7,16 @@ Every test runs on SQLite and on PostgreSQL (a real server the test run starts: 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from bot.core.plan import ResourceResult
 from bot.core.state import Lease, StateStore
+from tests.core.helpers import state_backend as state_backend  # fixtures: every test on SQLite and PostgreSQL
+from tests.core.helpers import store as store
 from tests.core.test_state import make_plan
-from tests.state_db import BACKENDS
 
 HOUR = 3600.0
-
-
-@pytest.fixture(params=BACKENDS)
-def state_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(state_db: str) -> Iterator[StateStore]:
-    s = StateStore(state_db)
-    yield s
-    s.close()
 
 
 def running(store: StateStore, runner: str = "a", host: str = "h", pid: int = 0) -> Lease:

@@ -5,7 +5,6 @@ Every test runs on SQLite and on PostgreSQL (a real server the test run starts: 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,24 +14,13 @@ from bot.core.keeps import KeepUntil
 from bot.core.plan import Plan, PlannedResource, ResourceResult
 from bot.core.savings import months_back, savings_report
 from bot.core.state import StateStore
-from tests.state_db import BACKENDS
+from tests.core.helpers import state_backend as state_backend  # fixtures: every test on SQLite and PostgreSQL
+from tests.core.helpers import store as store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0
 DAY = 86400.0
 REMINDER = "scheduled-reminder"
-
-
-@pytest.fixture(params=BACKENDS)
-def state_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(state_db: str) -> Iterator[StateStore]:
-    s = StateStore(state_db)
-    yield s  # type: ignore[misc]
-    s.close()
 
 
 def resource(name: str, cost: float | None, type_: str = "sagemaker.endpoint") -> PlannedResource:

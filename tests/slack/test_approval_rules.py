@@ -5,26 +5,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws, new_session
-from bot.config import Settings
 from bot.core.state import StateStore
 from bot.demo.slack_standin import TEAM, SlackStandIn
 from bot.demo.slack_user import block_actions, slash_command
 from bot.slack import blocks
 from bot.slack.http import SlackHttpRequest
 from bot.slack.installation import Installation, Workspace
-from bot.slack.runner import Runner
 from bot.slack.service import REMINDER_REQUESTED, CleanupService
-from bot.slack.web import SlackWeb
-from tests.slack.factories import make_plan
+from tests.slack.factories import make_plan, new_service
 
 CHANNEL = "CTEST0001"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -91,25 +84,6 @@ def test_auth_test_is_asked_once_and_a_failure_refuses() -> None:
 # -- a reminder's plan: never one person alone ---------------------------------------------------------------
 
 
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(str(tmp_path / "state.sqlite3"))
-    yield s
-    s.close()
-
-
-def service_for(standin: SlackStandIn, store: StateStore, **settings: Any) -> CleanupService:
-    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(new_session(region_name="us-east-1"))
-    return CleanupService(Settings(**settings), store, aws, slack, {}, Runner(store, aws, slack))
-
-
 def reminder_plan(store: StateStore) -> str:
     return store.create_plan(make_plan(3), CHANNEL, blocks.REMINDER_REQUESTER, 600).id
 
@@ -133,7 +107,7 @@ def confirm_together(service: CleanupService, plan_id: str, users: list[str]) ->
 def test_one_person_confirming_a_reminder_plan_again_and_again_never_approves_it(
     standin: SlackStandIn, store: StateStore
 ) -> None:
-    service = service_for(standin, store)
+    service = new_service(standin, store)
     for _ in range(5):
         plan_id = reminder_plan(store)
         confirm_together(service, plan_id, ["UANA"] * 4)
@@ -146,7 +120,7 @@ def test_one_person_confirming_a_reminder_plan_again_and_again_never_approves_it
 def test_two_people_confirming_a_reminder_plan_at_once_approve_it_once(
     standin: SlackStandIn, store: StateStore
 ) -> None:
-    service = service_for(standin, store)
+    service = new_service(standin, store)
     for _ in range(5):
         plan_id = reminder_plan(store)
         confirm_together(service, plan_id, ["UANA", "UBINH", "UANA", "UBINH"])
@@ -167,7 +141,7 @@ def test_two_people_confirming_a_reminder_plan_at_once_approve_it_once(
 def test_a_reminder_plan_with_self_approval_allowed_is_approved_by_the_first_confirm(
     standin: SlackStandIn, store: StateStore
 ) -> None:
-    service = service_for(standin, store, allow_self_approval=True)
+    service = new_service(standin, store, allow_self_approval=True)
     plan_id = reminder_plan(store)
     assert service.submit(plan_id, "UANA", "confirm", team=TEAM) == {}
     record = store.get(plan_id)
@@ -176,7 +150,7 @@ def test_a_reminder_plan_with_self_approval_allowed_is_approved_by_the_first_con
 
 
 def test_a_guest_cannot_be_the_first_to_ask_for_a_reminder_plan(standin: SlackStandIn, store: StateStore) -> None:
-    service = service_for(standin, store)
+    service = new_service(standin, store)
     plan_id = reminder_plan(store)
     errors = service.submit(plan_id, "UGUEST", "confirm", team="T0PARTNER")
     assert "Only members of this workspace" in errors[blocks.CONFIRM_BLOCK]

@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.aws.clients import Aws, new_session
 from bot.core.plan import Plan, ResourceResult
 from bot.core.pricing import format_monthly
 from bot.core.state import StateStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
-from bot.slack.feed import Feed
-from bot.slack.runner import Runner, RunnerOptions
-from bot.slack.web import SlackWeb
-from tests.slack.factories import make_plan
+from bot.slack.runner import Runner
+from tests.slack.factories import approved_plan, make_plan, new_runner
 from tests.slack.limits import message_problems
 from tests.slack.test_runner import fake_execute
 
@@ -100,38 +94,17 @@ def test_notice_from_a_reminder_and_a_run_error() -> None:
 # -- the runner posts it ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(str(tmp_path / "state.sqlite3"))
-    yield s
-    s.close()
-
-
-def approved_plan(standin: SlackStandIn, store: StateStore, requester: str = "UREQ") -> tuple[str, str]:
-    client = WebClient(token="xoxb-x", base_url=standin.api_url)
-    record = store.create_plan(make_plan(8, kept=1), CHANNEL, requester, 600)
-    ts = str(client.chat_postMessage(channel=CHANNEL, text="plan", blocks=[])["ts"])
-    store.set_message(record.id, ts)
-    assert store.approve(record.id, "UAPP")
-    return record.id, ts
+def approved(standin: SlackStandIn, store: StateStore) -> tuple[str, str]:
+    return approved_plan(standin, store, make_plan(8, kept=1), CHANNEL)
 
 
 def runner_with_feed(standin: SlackStandIn, store: StateStore, execute: Any, **opts: Any) -> Runner:
-    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    feed = Feed(store, slack, FEED)
-    aws = Aws(new_session(region_name="us-east-1"))
-    return Runner(store, aws, slack, RunnerOptions(progress_interval=0.05, **opts), execute, feed.run_finished)
+    return new_runner(standin, store, execute, feed_channel=FEED, **opts)
 
 
 def test_a_failed_run_posts_one_notice(standin: SlackStandIn, store: StateStore) -> None:
     runner = runner_with_feed(standin, store, fake_execute(fail="dogcat-endpoint-00000"))
-    plan_id, ts = approved_plan(standin, store)
+    plan_id, ts = approved(standin, store)
     runner._run_new(plan_id)
     runner._run_new(plan_id)  # a second start does nothing, and posts nothing
     [notice] = standin.top_messages(FEED)
@@ -145,7 +118,7 @@ def test_a_failed_run_posts_one_notice(standin: SlackStandIn, store: StateStore)
 
 def test_a_run_error_is_in_the_notice(standin: SlackStandIn, store: StateStore) -> None:
     runner = runner_with_feed(standin, store, fake_execute(raise_=True))
-    plan_id, _ = approved_plan(standin, store)
+    plan_id, _ = approved(standin, store)
     runner._run_new(plan_id)
     [notice] = standin.top_messages(FEED)
     assert "AWS fell over" in text(notice.blocks) and "not handled" in text(notice.blocks)
@@ -154,7 +127,7 @@ def test_a_run_error_is_in_the_notice(standin: SlackStandIn, store: StateStore) 
 def test_no_permalink_still_posts(standin: SlackStandIn, store: StateStore) -> None:
     standin.failures["chat.getPermalink"] = "message_not_found"
     runner = runner_with_feed(standin, store, fake_execute())
-    plan_id, _ = approved_plan(standin, store)
+    plan_id, _ = approved(standin, store)
     runner._run_new(plan_id)
     [notice] = standin.top_messages(FEED)
     assert "Cleanup of `dogcat` done" in text(notice.blocks) and "https://" not in text(notice.blocks)
@@ -164,7 +137,7 @@ def test_no_permalink_still_posts(standin: SlackStandIn, store: StateStore) -> N
 def test_a_run_taken_over_posts_no_notice(standin: SlackStandIn, store: StateStore) -> None:
     gate = threading.Event()
     runner = runner_with_feed(standin, store, fake_execute(gate=gate), lease_seconds=1.0)
-    plan_id, ts = approved_plan(standin, store)
+    plan_id, ts = approved(standin, store)
     worker = threading.Thread(target=runner._run_new, args=(plan_id,))
     worker.start()
     standin.wait_for(lambda s: len(s.thread(CHANNEL, ts)) >= 1)

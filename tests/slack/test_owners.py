@@ -4,15 +4,11 @@ real state store), reminders that honour them and mention the approvers once, an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.aws.clients import Aws, new_session
 from bot.config import Settings, parse_reminders
 from bot.core.keeps import SNOOZE_SECONDS
 from bot.core.plan import ResourceResult
@@ -23,11 +19,8 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.profiles import load_profiles
 from bot.slack import blocks
 from bot.slack.feed import Feed
-from bot.slack.reminders import ReminderScheduler
-from bot.slack.runner import Runner
 from bot.slack.service import CleanupService
-from bot.slack.web import SlackWeb
-from tests.slack.factories import make_plan
+from tests.slack.factories import make_plan, new_scheduler, new_service, web_client
 from tests.slack.limits import message_problems
 from tests.slack.test_reminders import FakeScan
 
@@ -99,30 +92,13 @@ def test_savings_table_and_the_feeds_running_total() -> None:
 # -- the service ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(str(tmp_path / "state.sqlite3"))
-    yield s
-    s.close()
-
-
 def service_for(standin: SlackStandIn, store: StateStore, **settings: Any) -> CleanupService:
-    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(new_session(region_name="us-east-1"))
-    full = Settings(regions=("us-east-1",), **settings)
-    service = CleanupService(full, store, aws, slack, load_profiles(), Runner(store, aws, slack))
-    service.clock = lambda: NOW
-    return service
+    """The service at NOW, with the built-in profiles, in us-east-1."""
+    return new_service(standin, store, load_profiles(), lambda: NOW, regions=("us-east-1",), **settings)
 
 
 def posted_plan(standin: SlackStandIn, store: StateStore, requester: str = "UREQ") -> tuple[str, str]:
-    client = WebClient(token="xoxb-x", base_url=standin.api_url)
+    client = web_client(standin)
     record = store.create_plan(make_plan(4, kept=1), CHANNEL, requester, 400 * 86400, now=NOW)
     ctx = blocks.PlanContext(record.id, requester, record.expires_at)
     ts = str(client.chat_postMessage(channel=CHANNEL, text="plan", blocks=blocks.plan_blocks(record.plan, ctx))["ts"])
@@ -200,10 +176,8 @@ def test_strangers_and_wrong_channels_change_nothing(standin: SlackStandIn, stor
 def test_snoozing_a_reminder_moves_its_next_run_by_a_day(standin: SlackStandIn, store: StateStore) -> None:
     entries = "dogcat@CTEST0001:1h"
     scheduler_settings = Settings(regions=("us-east-1",), reminders=parse_reminders(entries))
-    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(new_session(region_name="us-east-1"))
     scan = FakeScan()
-    scheduler = ReminderScheduler(scheduler_settings, store, aws, slack, load_profiles(), scan_fn=scan)
+    scheduler = new_scheduler(standin, store, scheduler_settings, scan)
     assert scheduler.tick(NOW)["dogcat@CTEST0001:1h"].startswith("posted")
     [message] = standin.top_messages(CHANNEL)
     plan_id = blocks.plan_id_of_block(next(b for b in message.blocks if b["type"] == "actions")["block_id"])
@@ -228,9 +202,7 @@ def test_an_unanswered_reminder_mentions_the_approvers_once(standin: SlackStandI
         approvers=frozenset({"UBOSS0001", "UBOSS0002"}),
         plan_ttl_minutes=24 * 60.0,
     )
-    slack = SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url))
-    aws = Aws(new_session(region_name="us-east-1"))
-    scheduler = ReminderScheduler(settings, store, aws, slack, load_profiles(), scan_fn=FakeScan())
+    scheduler = new_scheduler(standin, store, settings, FakeScan())
     outcomes = [scheduler.tick(NOW + i * HOUR)["dogcat@CTEST0001:1h"] for i in range(6)]
     assert [store.reminder("dogcat@CTEST0001").unanswered] == [5]  # type: ignore[union-attr]
     assert ["mentioned the approvers" in o for o in outcomes] == [False, False, False, True, False, False]

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.aws.clients import Aws, new_session
+from bot.aws.clients import Aws
 from bot.config import ConfigError, Settings, parse_channel, parse_reminders
 from bot.core.plan import Plan
 from bot.core.scanner import ScanError
@@ -21,8 +19,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.profiles import Profile, load_profiles
 from bot.slack import blocks
 from bot.slack.reminders import ReminderScheduler, SchedulerOptions, check_reminders
-from bot.slack.web import SlackWeb
-from tests.slack.factories import make_plan
+from tests.slack.factories import make_plan, new_scheduler
 from tests.slack.limits import message_problems
 
 REMIND = "CREMIND01"
@@ -105,18 +102,6 @@ def test_scheduler_options_from_settings() -> None:
 # -- the lease --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> str:
-    return str(tmp_path / "state.sqlite3")
-
-
-@pytest.fixture
-def store(db_path: str) -> Iterator[StateStore]:
-    s = StateStore(db_path)
-    yield s
-    s.close()
-
-
 def test_lease_first_claim_is_due_at_once_then_once_per_interval(store: StateStore) -> None:
     claimed = store.claim_reminder("dogcat@C1", HOUR, "p1", T0)
     assert claimed is not None and claimed.owner == "p1" and claimed.last_run == T0 and claimed.next_due == T0 + HOUR
@@ -180,12 +165,6 @@ def test_lease_retry_and_finish_only_by_the_owner(store: StateStore) -> None:
 # -- the scheduler ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
-        yield s
-
-
 class FakeScan:
     """Stands in for the scanner: a plan whose resources were created `age` seconds before the scan."""
 
@@ -215,10 +194,8 @@ def make(standin: SlackStandIn, db_path: str) -> Iterator[Make]:
     def factory(scan: FakeScan, entries: str = f"dogcat@{REMIND}:1h", **settings: Any) -> ReminderScheduler:
         store = StateStore(db_path)  # each scheduler its own store, like separate processes
         made.append(store)
-        client = WebClient(token="xoxb-x", base_url=standin.api_url)
         full = Settings(regions=("us-east-1",), reminders=parse_reminders(entries), **settings)
-        aws = Aws(new_session(region_name="us-east-1"))
-        return ReminderScheduler(full, store, aws, SlackWeb(client), load_profiles(), scan_fn=scan)
+        return new_scheduler(standin, store, full, scan)
 
     yield factory
     for s in made:

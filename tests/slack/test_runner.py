@@ -5,38 +5,22 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from slack_sdk import WebClient
 
-from bot.aws.clients import Aws, new_session
+from bot.aws.clients import Aws
 from bot.config import Settings
 from bot.core.plan import RUN_REFUSED, Plan, ProgressEvent, ResourceResult
 from bot.core.state import StateStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack import blocks
-from bot.slack.runner import Runner, RunnerOptions
+from bot.slack.runner import Runner
 from bot.slack.service import CleanupService
-from bot.slack.web import Persistence, SlackWeb
-from tests.slack.factories import make_plan
+from bot.slack.web import Persistence
+from tests.slack.factories import approved_plan, make_plan, new_runner
 
 CHANNEL = "CTEST0001"
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    s = StateStore(str(tmp_path / "state.sqlite3"))
-    yield s
-    s.close()
 
 
 def fake_execute(fail: str = "", raise_: bool = False, gate: threading.Event | None = None) -> Any:
@@ -80,16 +64,10 @@ def refusing_execute(reason: str) -> Any:
 def setup(
     standin: SlackStandIn, store: StateStore, execute: Any, persistence: Persistence | None = None, **opts: Any
 ) -> tuple[Runner, str, str, Plan]:
-    client = WebClient(token="xoxb-x", base_url=standin.api_url)
-    aws = Aws(new_session(region_name="us-east-1"))
-    options = RunnerOptions(progress_interval=0.05, **opts)
-    runner = Runner(store, aws, SlackWeb(client, persistence), options, execute_fn=execute)
+    runner = new_runner(standin, store, execute, persistence, **opts)
     plan = make_plan(30, kept=2)
-    record = store.create_plan(plan, CHANNEL, "UREQ", 600)
-    ts = str(client.chat_postMessage(channel=CHANNEL, text="plan", blocks=[])["ts"])
-    store.set_message(record.id, ts)
-    assert store.approve(record.id, "UAPP")
-    return runner, record.id, ts, plan
+    plan_id, ts = approved_plan(standin, store, plan, CHANNEL)
+    return runner, plan_id, ts, plan
 
 
 def text(m: Any) -> str:

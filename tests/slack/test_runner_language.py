@@ -17,7 +17,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.slack.feed import Feed
 from bot.slack.runner import RunnerOptions
 from bot.slack.service import CleanupService
-from tests.slack.test_runner import CHANNEL, fake_execute, setup, standin, store  # noqa: F401  (fixtures)
+from tests.slack.test_runner import CHANNEL, fake_execute, setup
 
 
 def shown(m: Any) -> str:
@@ -29,7 +29,7 @@ def test_from_settings_carries_cleanup_language() -> None:
     assert RunnerOptions.from_settings(Settings()).language == "en"
 
 
-def test_a_vietnamese_channel_reads_the_run_in_vietnamese(standin: SlackStandIn, store: StateStore) -> None:  # noqa: F811
+def test_a_vietnamese_channel_reads_the_run_in_vietnamese(standin: SlackStandIn, store: StateStore) -> None:
     gate = threading.Event()
     execute = fake_execute(fail="dogcat-endpoint-00003", gate=gate)
     runner, plan_id, ts, _plan = setup(standin, store, execute, language="vi")
@@ -61,8 +61,7 @@ def test_a_vietnamese_channel_reads_the_run_in_vietnamese(standin: SlackStandIn,
 
 
 def test_a_vietnamese_channel_reads_errors_resumes_and_expiries_in_vietnamese(
-    standin: SlackStandIn,  # noqa: F811
-    store: StateStore,  # noqa: F811
+    standin: SlackStandIn, store: StateStore
 ) -> None:
     failing, plan_id, ts, plan = setup(standin, store, fake_execute(raise_=True), language="vi")
     failing._run_new(plan_id)
@@ -94,7 +93,7 @@ def test_a_vietnamese_channel_reads_errors_resumes_and_expiries_in_vietnamese(
     assert "đã được <@UAPP> duyệt" in problem and "hoàn tất" in problem and "done" not in problem
 
 
-def test_the_feed_speaks_the_channel_language(standin: SlackStandIn, store: StateStore) -> None:  # noqa: F811
+def test_the_feed_speaks_the_channel_language(standin: SlackStandIn, store: StateStore) -> None:
     runner, plan_id, _ts, _ = setup(standin, store, fake_execute())
     runner._run_new(plan_id)
     Feed(store, runner.slack, "CFEED", "vi").run_finished(plan_id)
