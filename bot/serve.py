@@ -12,25 +12,33 @@ import signal
 from types import FrameType
 from typing import Any
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
 
 def checked_settings() -> Settings:
-    """The settings, checked as serving needs them: every variable, the Slack credentials, the profiles file and
-    the reminders' profiles. ConfigError or ProfileError, with the message people read, when one cannot work.
+    """The settings, checked as serving needs them: every variable, the Slack credentials (set, and the bot token
+    accepted by Slack's auth.test), the profiles file and the reminders' profiles. ConfigError or ProfileError,
+    with the message people read, when one cannot work.
 
     `python -m bot`, the gunicorn master (bot/serve_config.py, before any worker boots) and bot/slack/wsgi.py all
     call it, so a bad setting stops each with the same one line."""
     from bot.aws.registry import RESOURCE_TYPES
     from bot.profiles import load_profiles
     from bot.slack.reminders import check_reminders
+    from bot.slack.web import check_bot_token
 
     settings = Settings.from_env()
     settings.require_slack()
     profiles = load_profiles(settings.profiles_file or None, frozenset(RESOURCE_TYPES))  # fail now, not mid-request
     check_reminders(settings.reminders, profiles)  # a reminder for an unknown profile, too
+    refused = check_bot_token(settings.slack_bot_token, settings.slack_api_url)  # last: the one call to Slack
+    if refused:
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN ({refused}): it is wrong, revoked or not a bot token; set it to the app's "
+            "Bot User OAuth Token (xoxb-...) from its OAuth & Permissions page"
+        )
     return settings
 
 

@@ -98,6 +98,32 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
+# What Slack answers auth.test when the token itself is wrong, not when Slack is having a bad moment.
+REFUSED_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type"}
+)
+
+
+def check_bot_token(token: str, api_url: str) -> str:
+    """Why Slack refuses the bot token ("" when it accepts it), asked once with `auth.test` before serving.
+
+    Bolt asks the same when a worker builds the app, but fails there with a traceback and gunicorn halts with "Worker
+    failed to boot"; asked first, a wrong or revoked token stops the app with one line. Slack unreachable or down
+    is not a verdict on the token: the app starts, and Bolt's own check decides."""
+    client = WebClient(token=token, base_url=api_url, timeout=10)
+    client.retry_handlers = [_RateLimitRetry(max_retry_count=SDK_RETRIES)]
+    try:
+        client.auth_test()
+    except SlackApiError as e:
+        error = str(e.response.get("error") or "")
+        if error in REFUSED_TOKEN_ERRORS:
+            return error
+        log.warning("auth.test answered %s before serving; starting anyway", error or e.response.status_code)
+    except Exception as e:  # Slack unreachable: not the token's fault
+        log.warning("auth.test failed before serving (%s); starting anyway", type(e).__name__)
+    return ""
+
+
 def install_retries(client: WebClient) -> None:
     """Give the client the retry handlers, once (several SlackWeb may wrap the app's one client)."""
     if not any(isinstance(h, _ServerErrorRetry) for h in client.retry_handlers):

@@ -83,3 +83,22 @@ def test_gunicorn_on_the_wsgi_module_alone_stops_with_the_message(tmp_path: Path
 def test_python_m_bot_stops_with_the_same_message(bad: dict[str, str], message: str, tmp_path: Path) -> None:
     code, output, _ = run([sys.executable, "-m", "bot"], env_with(bad), tmp_path)
     assert code == 2 and output.count(message) == 1 and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("start", ["procfile", "python -m bot"])
+def test_a_token_slack_refuses_stops_the_app_with_one_line(start: str, tmp_path: Path) -> None:
+    """A wrong or revoked SLACK_BOT_TOKEN: Slack answers auth.test with invalid_auth, and the app stops before any
+    worker boots, with one line naming the setting (not Bolt's traceback in every worker)."""
+    from bot.demo.slack_standin import SlackStandIn
+
+    with SlackStandIn() as slack:
+        slack.failures["auth.test"] = "invalid_auth"
+        env = env_with({"SLACK_API_URL": slack.api_url})
+        argv = procfile_web() if start == "procfile" else [sys.executable, "-m", "bot"]
+        code, output, seconds = run(argv, env, tmp_path)
+        asked = slack.calls_to("auth.test")
+
+    assert code == 2, output
+    assert output.count("Slack refused SLACK_BOT_TOKEN (invalid_auth)") == 1 and "Traceback" not in output, output
+    assert "Booting worker" not in output and "xoxb-not-a-real-token" not in output, output
+    assert len(asked) == 1 and seconds < 15, (asked, seconds)
