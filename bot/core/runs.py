@@ -326,14 +326,26 @@ class RunOwner:
             log.info("plan %s: %s", lease.plan_id, why)
         return RunOutcome("lost", why, [], started, lease)
 
-    def finish(self, plan_id: str, outcome: RunOutcome) -> bool:
-        """running -> done | failed; False when this runner no longer owns the run."""
+    def finish(self, plan_id: str, outcome: RunOutcome, report_within: float | None = None) -> bool:
+        """running -> done | failed; False when this runner no longer owns the run. With `report_within`, its
+        report is owed until `store.report_delivered` (or taken over by another process once overdue)."""
         with self._held_lock:
             self._held.pop(plan_id, None)
         if outcome.status == "lost":
             return False
         token = outcome.lease.token if outcome.lease is not None else None
-        return self.store.finish_run(plan_id, self.id, outcome.status, outcome.outcome, token=token)
+        return self.store.finish_run(
+            plan_id, self.id, outcome.status, outcome.outcome, token=token, report_within=report_within
+        )
+
+    def finished_outcome(self, record: PlanRecord) -> RunOutcome:
+        """A finished run's outcome as the store has it (the one source of results), to report it again: its
+        results in plan order, and the error it stopped with when the stored outcome is not its results'."""
+        stored = self.recorded(record.id)
+        ordered = [stored[r.key] for r in record.plan.to_delete if r.key in stored]
+        ran_to_the_end = RunOutcome(record.status, "", ordered, record.started_at or 0.0)
+        error = "" if record.outcome == ran_to_the_end.outcome else record.outcome
+        return replace(ran_to_the_end, error=error)
 
     def _execute(
         self,

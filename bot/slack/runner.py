@@ -57,6 +57,9 @@ class RunnerOptions:
     # (within gunicorn's graceful_timeout, after which the worker is killed).
     stop_timeout: float = 5.0
     language: str = DEFAULT_LANGUAGE  # the channel's (CLEANUP_LANGUAGE): everyone in the thread reads it
+    # A finished run's report not delivered this long after its runner's redelivery time ran out is overdue: the
+    # next janitor pass of any copy takes it over.
+    report_margin: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerOptions:
@@ -146,6 +149,9 @@ class Runner:
                 self._resume(record.id)
         for record in self.store.approved_unstarted(older_than=lease):
             self._pool.submit(self._reporting_crashes, self._run_new, record.id)
+        for record in self.store.reports_owed():  # its runner died or gave up while Slack was down
+            if not self._is_active(record.id) and self.store.claim_report(record.id, self.id, self._report_window()):
+                self._pool.submit(self._reporting_crashes, self._report_again, record.id)
 
     def _is_active(self, plan_id: str) -> bool:
         with self._active_lock:
@@ -256,16 +262,46 @@ class Runner:
             return
         # The store first: whatever Slack does next (down for minutes, rate limiting), the run is finished and no
         # janitor takes it for abandoned. Telling people comes after, and keeps trying for a while.
-        if not self.owner.finish(plan_id, outcome):
+        if not self.owner.finish(plan_id, outcome, report_within=self._report_window()):
             progress.stop()
             log.warning("plan %s is no longer this runner's to finish; its owner reports", plan_id)
             return
-        self._report_end(record, outcome, progress)
+        self._report(record, outcome, progress)
+
+    def _report(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> None:
+        """The end of the run in the thread and the feed; the store learns once the thread has all of it, and
+        until then the report stays owed (another process takes it over if this one dies or gives up)."""
+        if self._report_end(record, outcome, progress):
+            self.store.report_delivered(record.id)
+        elif self._stop.is_set():  # handing over: the next process delivers it at its first janitor pass
+            self.store.report_due_now(record.id)
+            log.info("plan %s: stopping with its report undelivered; handed over", record.id)
+        else:
+            log.warning("plan %s: the report did not reach Slack; it stays owed and is tried again later", record.id)
         if self.on_finished is not None:
             try:
-                self.on_finished(plan_id, outcome.error)
+                self.on_finished(record.id, outcome.error)
             except Exception:
-                log.exception("reporting the end of plan %s failed", plan_id)
+                log.exception("reporting the end of plan %s failed", record.id)
+
+    def _report_window(self) -> float:
+        """How long a finishing runner has to deliver its report before it counts as overdue: its own redelivery
+        time, and a margin."""
+        return self.slack.persistence.seconds + self.options.report_margin
+
+    def _report_again(self, plan_id: str) -> None:
+        """Deliver the overdue report of a finished run, from the store: the progress message, the plan message's
+        outcome and the summary, as its runner would have."""
+        record = self.store.get(plan_id)
+        if record is None:
+            return
+        outcome = self.owner.finished_outcome(record)
+        log.info("plan %s: delivering its overdue report", plan_id)
+        previous = {r.key: r for r in outcome.results}
+        progress = _Progress(
+            self.slack, record.plan, record.channel, record.message_ts, record.progress_ts, previous, self.options
+        )
+        self._report(record, outcome, progress)
 
     def _tell_resumed(self, channel: str, thread: str, handled: int) -> None:
         t = translator(self.lang)
@@ -278,13 +314,14 @@ class Runner:
         )
         self.slack.post(channel, t._("Resuming the cleanup after a restart"), [blocks.section(body)], thread)
 
-    def _report_end(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> None:
+    def _report_end(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> bool:
         """The end of a run in Slack, each message tried again through an outage until one shared deadline: the
-        progress message, the plan message's outcome, then the summary last (whoever sees it sees the rest)."""
+        progress message, the plan message's outcome, then the summary last (whoever sees it sees the rest).
+        True when every message got through."""
         plan, channel, thread, approver = record.plan, record.channel, record.message_ts, record.approver
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         deadline = self.slack.deadline()
-        progress.finish(self.store.results(record.id), deadline, self._stop)
+        delivered = progress.finish(self.store.results(record.id), deadline, self._stop)
         seconds = time.time() - outcome.started_at
         ordered, planned, lang = outcome.results, len(plan.to_delete), self.lang
         t = translator(lang)
@@ -300,9 +337,10 @@ class Runner:
             top = blocks.status_finished(approver, ordered, seconds, stopped, lang, planned=planned)
         top_text = text if outcome.error else blocks.status_text(ordered, planned, lang)
         top_blocks = blocks.plan_blocks(plan, ctx, top, lang=lang)
-        self.slack.update_until(deadline, channel, thread, top_text, top_blocks, self._stop)
+        delivered = self.slack.update_until(deadline, channel, thread, top_text, top_blocks, self._stop) and delivered
         for message in messages:
-            self.slack.post_until(deadline, channel, text, message, thread, self._stop)
+            delivered = bool(self.slack.post_until(deadline, channel, text, message, thread, self._stop)) and delivered
+        return delivered
 
 
 class _Progress:
@@ -370,8 +408,9 @@ class _Progress:
             self.current = f"{doing} {event.message}".strip()
         self._dirty.set()
 
-    def _push(self, finished: bool = False, deadline: float | None = None, stop: threading.Event | None = None) -> None:
-        """Show the results so far; with a deadline, keep trying through a Slack outage until then."""
+    def _push(self, finished: bool = False, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
+        """Show the results so far; with a deadline, keep trying through a Slack outage until then. True when
+        Slack shows them."""
         with self._lock:
             results, current = dict(self.results), self.current
         text = blocks.progress_text(self.plan, results, finished, self.lang)
@@ -381,10 +420,10 @@ class _Progress:
                 self._posted(self.slack.post(self.channel, text, body, self.thread_ts))
             else:
                 self._posted(self.slack.post_until(deadline, self.channel, text, body, self.thread_ts, stop))
-        elif deadline is None:
-            self.slack.update(self.channel, self.ts, text, body)
-        else:
-            self.slack.update_until(deadline, self.channel, self.ts, text, body, stop)
+            return bool(self.ts)
+        if deadline is None:
+            return self.slack.update(self.channel, self.ts, text, body)
+        return self.slack.update_until(deadline, self.channel, self.ts, text, body, stop)
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
@@ -398,9 +437,9 @@ class _Progress:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def finish(self, results: dict[str, ResourceResult], deadline: float, stop: threading.Event) -> None:
+    def finish(self, results: dict[str, ResourceResult], deadline: float, stop: threading.Event) -> bool:
         self.stop()
         with self._lock:
             self.results = dict(results)
             self.current = ""
-        self._push(True, deadline, stop)
+        return self._push(True, deadline, stop)

@@ -7,6 +7,7 @@ Every test runs on SQLite and on PostgreSQL (a real server the test run starts: 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -153,3 +154,33 @@ def test_an_approval_in_the_plan_last_moment_still_starts(store: StateStore) -> 
     assert store.approve(r.id, "U2", now=now - 0.05)
     assert not store.lapse_approval(r.id, now=now + 1)
     assert store.start_run(r.id, "a", now=now + 1) is not None  # just after expiry, within the start grace
+
+
+def test_a_report_is_owed_until_delivered_and_taken_over_once_when_overdue(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lease = running(store, "a")
+    assert store.finish_run(lease.plan_id, "a", "done", "1 deleted", token=lease.token, report_within=300)
+    assert store.reports_owed() == []  # its runner still has time, by the database's clock
+    skew(monkeypatch, -HOUR)  # a copy whose clock is an hour behind does not see it overdue any sooner
+    assert store.reports_owed() == []
+
+    later = store.reports_owed(now=time.time() + HOUR + 301)
+    assert [r.id for r in later] == [lease.plan_id] and later[0].report_due is not None
+    with ThreadPoolExecutor(8) as pool:  # eight copies' janitors at once: exactly one takes it over
+        won = list(
+            pool.map(lambda i: store.claim_report(lease.plan_id, f"r{i}", 300, now=time.time() + HOUR + 301), range(8))
+        )
+    assert won.count(True) == 1
+    assert [e.action for e in store.audit_log(lease.plan_id)].count("report-taken-over") == 1
+    assert store.reports_owed(now=time.time() + HOUR + 302) == []  # the taker has its own 300 s now
+
+    store.report_delivered(lease.plan_id)
+    assert store.reports_owed(now=time.time() + 10 * HOUR) == []
+    assert not store.claim_report(lease.plan_id, "late", 300, now=time.time() + 10 * HOUR)
+
+
+def test_a_run_finished_without_a_report_owes_none(store: StateStore) -> None:
+    lease = running(store, "a")  # the CLI's runs: nothing to deliver to Slack
+    assert store.finish_run(lease.plan_id, "a", "failed", "1 failed", token=lease.token)
+    assert store.reports_owed(now=time.time() + 10 * HOUR) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, TEAMMATE
 from tests.reliability.conftest import record
 from tests.reliability.helpers import approve, final_summary, scan, text_of, wait_status
+from tests.slack.factories import new_runner
 from tests.slack.test_runner import CHANNEL as RUNNER_CHANNEL
 from tests.slack.test_runner import fake_execute, setup
 
@@ -169,3 +171,61 @@ def test_slack_down_while_the_app_deletes(
     assert len(progress) == 1 and "Deletion finished" in text_of(progress[0].blocks)  # posted late if need be
     assert standin.faulted, "the outage met no call"
     record("slack_down_during_app_run", faulted_calls=len(standin.faulted), status="done")
+
+
+def test_a_report_slack_did_not_take_stays_owed_and_another_runner_delivers_it(
+    standin: SlackStandIn, store: StateStore
+) -> None:
+    """Slack down past the runner's redelivery time (or the process gone meanwhile): the run is finished in the
+    store and its report stays owed; once overdue, another runner's janitor pass takes it over and delivers the
+    progress message, the plan message's outcome and the summary, once."""
+    brief = Persistence(seconds=1.0, first_pause=0.2, longest_pause=0.5)
+    runner, plan_id, ts, _plan = setup(standin, store, into_outage(standin, "drop", 600.0), brief, report_margin=0.0)
+    runner._reporting_crashes(runner._run_new, plan_id)  # as Runner.start runs it, synchronously
+
+    rec = store.get(plan_id)
+    assert rec is not None and rec.status == "done" and not summaries(standin, ts)
+    assert [r.id for r in store.reports_owed(now=time.time() + 60)] == [plan_id]
+
+    standin.end_outage()
+    other = new_runner(standin, store, fake_execute(), QUICK, report_margin=0.0)  # another copy of the app
+    deadline = time.monotonic() + 30
+    while not store.reports_owed() and time.monotonic() < deadline:  # overdue once the first runner's time is out
+        time.sleep(0.1)
+    other.sweep()
+    other.sweep()  # a second pass while the first delivers takes nothing more
+    deadline = time.monotonic() + 30
+    while len(summaries(standin, ts)) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    other.sweep()  # delivered: owed no more
+
+    assert len(summaries(standin, ts)) == 1, [m.text for m in standin.thread(RUNNER_CHANNEL, ts)]
+    assert "30 deleted" in summaries(standin, ts)[0]
+    top = standin.messages[(RUNNER_CHANNEL, ts)]
+    assert ":white_check_mark: *Cleanup finished*" in json.dumps(top.blocks)
+    shown = [m for m in standin.thread(RUNNER_CHANNEL, ts) if "Deletion finished" in json.dumps(m.blocks)]
+    assert len(shown) == 1, [m.text for m in standin.thread(RUNNER_CHANNEL, ts)]
+    assert store.reports_owed(now=time.time() + 3600) == []
+    taken = [e for e in store.audit_log(plan_id) if e.action == "report-taken-over"]
+    assert [e.actor for e in taken] == [other.id]
+    record("report_owed_then_delivered_by_another_runner", status=rec.status)
+
+
+def test_a_stopping_runner_hands_its_undelivered_report_over_at_once(standin: SlackStandIn, store: StateStore) -> None:
+    """SIGTERM while the summary waits for Slack: the report is overdue at once, not after the redelivery time."""
+    runner, plan_id, ts, _plan = setup(standin, store, into_outage(standin, "server_error", 600.0), QUICK)
+    worker = threading.Thread(target=runner._reporting_crashes, args=(runner._run_new, plan_id))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not standin.faulted and time.monotonic() < deadline:  # the end of the run meets the outage
+        time.sleep(0.05)
+    rec = store.get(plan_id)
+    assert rec is not None and rec.status == "done" and store.reports_owed() == []  # still its runner's to deliver
+
+    runner.stop(timeout=5)
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    time.sleep(0.05)
+    assert [r.id for r in store.reports_owed()] == [plan_id]  # the next process's first pass takes it
+    assert not summaries(standin, ts)

@@ -68,6 +68,8 @@ class PlanRecord:
     lease_token: int = 0
     runner_host: str = ""
     runner_pid: int = 0
+    # migration 5: when the finished run's report in Slack is overdue (database clock); None when nobody owes one
+    report_due: float | None = None
 
     @property
     def plan(self) -> Plan:

@@ -65,6 +65,9 @@ plans = Table(
     Column("lease_token", Integer, nullable=False, server_default=text("0")),
     Column("runner_host", Text, nullable=False, server_default=""),
     Column("runner_pid", Integer, nullable=False, server_default=text("0")),
+    # migration 5: when a finished run's report in Slack is overdue (database clock); NULL once delivered, or owed
+    # by nobody (the CLI's runs, and every run finished before this migration)
+    Column("report_due", Double),
     Index("plans_status", "status"),
     Index("plans_created", "created_at"),
 )
@@ -232,11 +235,20 @@ def _fencing_tokens(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE plans ADD COLUMN {name} {ddl}")
 
 
+def _report_delivery(conn: Connection) -> None:
+    """A finished run's report (the summary, the plan message's outcome) owed until delivered: a process that dies
+    while Slack is down leaves it to the next one. Runs finished before owe nothing (NULL)."""
+    if "report_due" not in {c["name"] for c in inspect(conn).get_columns("plans")}:
+        kind = "REAL" if conn.dialect.name == "sqlite" else "DOUBLE PRECISION"
+        conn.exec_driver_sql(f"ALTER TABLE plans ADD COLUMN report_due {kind}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "plans, results, append-only audit, reminders", _baseline),
     Migration(2, "index of the audit log by plan", _audit_by_plan),
     Migration(3, "keep-until and snooze records, unanswered reminders", _owners_answers),
     Migration(4, "fencing tokens and the owner process of runs", _fencing_tokens),
+    Migration(5, "reports of finished runs owed until delivered", _report_delivery),
 )
 LATEST = MIGRATIONS[-1].version
 

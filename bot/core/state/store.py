@@ -318,22 +318,49 @@ class StateStore:
         outcome: str,
         now: float | None = None,
         token: int | None = None,
+        report_within: float | None = None,
     ) -> bool:
-        """running -> done | failed, by the run's owner (and, given `token`, only its current claim)."""
+        """running -> done | failed, by the run's owner (and, given `token`, only its current claim).
+
+        With `report_within` (seconds), the run's report in Slack is owed from now on: overdue after that long by
+        the database's clock, unless `report_delivered` is called first (`reports_owed`, `claim_report`)."""
         if status not in (PlanStatus.DONE, PlanStatus.FAILED):
             raise ValueError(f"a run finishes done or failed, not {status!r}")
         owner = [plans.c.runner == runner] + ([plans.c.lease_token == token] if token is not None else [])
-        return self._cas(
-            plan_id,
-            "running",
-            status,
-            runner,
-            f"run-{status}",
-            outcome,
-            where=owner,
-            sets={"finished_at": time.time() if now is None else now, "outcome": outcome},
-            now=now,
-        )
+        sets: dict[str, Any] = {"finished_at": time.time() if now is None else now, "outcome": outcome}
+        if report_within is not None:
+            sets["report_due"] = self._lease_clock(now) + report_within
+        return self._cas(plan_id, "running", status, runner, f"run-{status}", outcome, where=owner, sets=sets, now=now)
+
+    def report_delivered(self, plan_id: str) -> None:
+        """The run's report reached Slack: nobody owes it any more."""
+        with self._tx() as db:
+            db.execute(update(plans).where(plans.c.id == plan_id).values(report_due=None))
+
+    def report_due_now(self, plan_id: str) -> None:
+        """A report its owner hands over undelivered (the process stops): overdue at once, for the next process."""
+        with self._tx() as db:
+            db.execute(
+                update(plans)
+                .where(plans.c.id == plan_id, plans.c.report_due.is_not(None))
+                .values(report_due=self._lease_clock(None))
+            )
+
+    def reports_owed(self, now: float | None = None) -> list[PlanRecord]:
+        """Finished runs whose report is overdue: whoever owed it gave up or died (Slack down, process gone)."""
+        return self._plans(select(plans).where(*_report_overdue(self._lease_clock(now))).order_by(plans.c.created_at))
+
+    def claim_report(self, plan_id: str, runner: str, within: float, now: float | None = None) -> bool:
+        """An overdue report, taken by exactly one caller: it owes it now, for `within` seconds more (audited)."""
+        clock = self._lease_clock(now)
+        with self._tx() as db:
+            cursor = db.execute(
+                update(plans).where(plans.c.id == plan_id, *_report_overdue(clock)).values(report_due=clock + within)
+            )
+            won = cursor.rowcount == 1
+            if won:
+                self._audit(db, plan_id, runner, "report-taken-over", "", time.time() if now is None else now)
+        return won
 
     def stale_runs(self, lease_seconds: float, now: float | None = None) -> list[PlanRecord]:
         """Running plans whose lease lapsed by the database's clock (or was released)."""
@@ -591,6 +618,14 @@ def _lease_lapsed(before: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
+
+
+def _report_overdue(clock: ColumnElement[Any]) -> tuple[ColumnElement[bool], ...]:
+    return (
+        plans.c.status.in_((PlanStatus.DONE, PlanStatus.FAILED)),
+        plans.c.report_due.is_not(None),
+        plans.c.report_due < clock,
+    )
 
 
 def _database_clock(dialect: str) -> ColumnElement[Any]:
