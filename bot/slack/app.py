@@ -65,7 +65,7 @@ def build(settings: Settings, aws: Aws | None = None, start_background: bool = T
         on_finished=feed.run_finished if feed else None,
         fleet=fleet,
     )
-    installation = Installation(client)
+    installation = Installation(slack)
     installation.workspace()  # asked now, not during the first click's 3 seconds before views.open
     service = CleanupService(settings, store, aws, slack, profiles, runner, fleet=fleet, installation=installation)
     reminders = (

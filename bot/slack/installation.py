@@ -10,11 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from http.client import HTTPException
-from urllib.error import URLError
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +36,8 @@ class Workspace:
 class Installation:
     """auth.test for the bot token, once; `workspace()` is None while Slack has not answered (then asked again)."""
 
-    def __init__(self, client: WebClient) -> None:
-        self._client = client
+    def __init__(self, slack: SlackWeb) -> None:
+        self._slack = slack
         self._lock = threading.Lock()
         self._workspace: Workspace | None = None
 
@@ -51,13 +48,8 @@ class Installation:
             return self._workspace
 
     def _ask(self) -> Workspace | None:
-        try:
-            answer = self._client.auth_test()
-        except SlackApiError as e:
-            log.warning("auth.test failed: %s", e.response.get("error"))
-            return None
-        except (URLError, ConnectionError, TimeoutError, HTTPException) as e:
-            log.warning("auth.test failed: %s", type(e).__name__)
+        answer, error = self._slack.auth_test()
+        if error:
             return None
         team_id = str(answer.get("team_id") or "")
         enterprise_id = str(answer.get("enterprise_id") or "")

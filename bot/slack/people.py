@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http.client import HTTPException
-from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.i18n import language_of
+from bot.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +28,8 @@ class People:
 
     def __init__(self, client: WebClient, default_language: str) -> None:
         # its own client: the same token and API, a short timeout, so a slow answer never costs a modal
-        self._client = WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
+        short = WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
+        self._slack = SlackWeb(short, sdk_retries=False)
         self.default_language = default_language
         self._lock = threading.Lock()
         self._known: dict[str, tuple[str, float]] = {}  # user -> (language, valid until)
@@ -56,14 +55,8 @@ class People:
         return known[0] if known is not None and known[1] > time.monotonic() else ""
 
     def _ask(self, user: str) -> tuple[str, bool]:
-        try:
-            response = self._client.users_info(user=user, include_locale=True)
-        except SlackApiError as e:
-            log.warning("users.info for %s failed: %s", user, e.response.get("error"))
+        info = self._slack.user_info(user)
+        if info is None:
             return self.default_language, False
-        except (URLError, HTTPException, OSError) as e:
-            log.warning("users.info for %s failed: %s", user, type(e).__name__)
-            return self.default_language, False
-        info = response.get("user")
         locale = info.get("locale") if isinstance(info, dict) else None
         return language_of(locale, self.default_language), True

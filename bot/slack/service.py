@@ -71,7 +71,7 @@ class CleanupService:
         self.settings, self.store, self.aws, self.slack = settings, store, aws, slack
         self.lang = settings.language  # channel messages: everyone there reads them
         self.people = people or People(slack.client, settings.language)  # what one person sees: their language
-        self.installation = installation or Installation(slack.client)  # whose members may approve
+        self.installation = installation or Installation(slack)  # whose members may approve
         self.fleet = fleet or Fleet(aws)  # CLEANUP_ACCOUNTS; without it, the credentials' own account
         self.profiles = dict(profiles)
         self.runner = runner

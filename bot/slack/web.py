@@ -110,17 +110,11 @@ def check_bot_token(token: str, api_url: str) -> str:
     Bolt asks the same when a worker builds the app, but fails there with a traceback and gunicorn halts with "Worker
     failed to boot"; asked first, a wrong or revoked token stops the app with one line. Slack unreachable or down
     is not a verdict on the token: the app starts, and Bolt's own check decides."""
-    client = WebClient(token=token, base_url=api_url, timeout=10)
-    client.retry_handlers = [_RateLimitRetry(max_retry_count=SDK_RETRIES)]
-    try:
-        client.auth_test()
-    except SlackApiError as e:
-        error = str(e.response.get("error") or "")
-        if error in REFUSED_TOKEN_ERRORS:
-            return error
-        log.warning("auth.test answered %s before serving; starting anyway", error or e.response.status_code)
-    except Exception as e:  # Slack unreachable: not the token's fault
-        log.warning("auth.test failed before serving (%s); starting anyway", type(e).__name__)
+    _answer, error = SlackWeb(WebClient(token=token, base_url=api_url, timeout=10)).auth_test()
+    if error in REFUSED_TOKEN_ERRORS:
+        return error
+    if error:  # Slack unreachable or failing: not the token's fault
+        log.warning("auth.test failed before serving (%s); starting anyway", error)
     return ""
 
 
@@ -176,8 +170,9 @@ def _call(call: Callable[[], Any]) -> _Answer:
 class SlackWeb:
     """The few Web API calls the app makes; errors are logged, never raised."""
 
-    def __init__(self, client: WebClient, persistence: Persistence | None = None) -> None:
-        install_retries(client)
+    def __init__(self, client: WebClient, persistence: Persistence | None = None, sdk_retries: bool = True) -> None:
+        if sdk_retries:  # off for lookups that must answer within a modal's trigger time, retried or not
+            install_retries(client)
         self.client = client
         self.persistence = persistence or Persistence()
 
@@ -223,6 +218,23 @@ class SlackWeb:
     ) -> bool:
         """chat.update, tried again while Slack fails in a way time can cure, until `deadline`."""
         return self._persist(lambda: self._update(channel, ts, text, blocks_), deadline, stop).ok
+
+    def auth_test(self) -> tuple[dict[str, Any], str]:
+        """auth.test: (Slack's answer, "") or ({}, Slack's error code, or the network error's name)."""
+        answer = _call(self.client.auth_test)
+        if not answer.ok:
+            log.warning("auth.test failed: %s", answer.error)
+            return {}, answer.error
+        return dict(answer.response.data), ""
+
+    def user_info(self, user: str) -> dict[str, Any] | None:
+        """users.info with the person's locale; None when Slack cannot say."""
+        answer = _call(lambda: self.client.users_info(user=user, include_locale=True))
+        if not answer.ok:
+            log.warning("users.info for %s failed: %s", user, answer.error)
+            return None
+        info = answer.response.get("user")
+        return info if isinstance(info, dict) else {}
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         """views.open with a click's trigger_id (valid for 3 seconds); False when Slack refused it."""

@@ -17,6 +17,7 @@ from bot.slack import blocks
 from bot.slack.http import SlackHttpRequest
 from bot.slack.installation import Installation, Workspace
 from bot.slack.service import REMINDER_REQUESTED, CleanupService
+from bot.slack.web import SlackWeb
 from tests.slack.factories import make_plan, new_service
 
 CHANNEL = "CTEST0001"
@@ -71,13 +72,13 @@ def test_who_belongs_to_the_workspace() -> None:
 def test_auth_test_is_asked_once_and_a_failure_refuses() -> None:
     with SlackStandIn() as standin:
         standin.enterprise_id = "E0ORG"
-        installation = Installation(WebClient(token="xoxb-x", base_url=standin.api_url))
+        installation = Installation(SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url)))
         assert installation.workspace() == Workspace(TEAM, "E0ORG")
         assert installation.workspace() == Workspace(TEAM, "E0ORG")
         assert len(standin.calls_to("auth.test")) == 1
 
         standin.failures["auth.test"] = "invalid_auth"
-        failing = Installation(WebClient(token="xoxb-x", base_url=standin.api_url))
+        failing = Installation(SlackWeb(WebClient(token="xoxb-x", base_url=standin.api_url)))
         assert failing.workspace() is None
 
 
