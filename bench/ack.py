@@ -24,14 +24,13 @@ from bench.common import (
     Report,
     Row,
     Target,
-    aws_endpoint,
-    child_env,
-    moto_processes,
     progress,
+    proxied_moto,
     run_worker,
+    seed_workshop_stack,
 )
 from bench.slackapp import CHANNEL, PLATFORM_WORKERS, REQUESTER, SIGNING_SECRET, app_env, launch, procfile_argv
-from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.aws_proxy import NO_LATENCY, LatencyModel
 from bot.demo.slack_standin import SlackStandIn
 
 TITLE = "Acknowledgement: 20 concurrent /cleanup dogcat, every AWS call delayed 1.5 s"
@@ -91,11 +90,7 @@ SHIPPED = "app (Procfile web:)"
 
 
 def run(options: Options) -> Report:
-    import boto3
-
-    from bot.demo.stack import seed_workshop
-
-    starts = 1 if options.quick else (options.runs or 3)
+    starts = options.runs_or(3)
     warm_rounds = 1 if options.quick else 2
     report = Report(
         name="ack",
@@ -116,15 +111,12 @@ def run(options: Options) -> Report:
     acked: dict[str, int] = {SHIPPED: 0, "warm": 0}
     failures: list[str] = []
     with (
-        moto_processes([REGION]) as moto,
-        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        proxied_moto([REGION], NO_LATENCY) as aws,
         SlackStandIn() as standin,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-ack-") as tmp,
     ):
-        with aws_endpoint(proxy.url):
-            seed_workshop(boto3.session.Session(region_name=REGION), REGION)
-        proxy.model = LATENCY
-        client_env = child_env(proxy.url)
+        aws.reseed(seed_workshop_stack, LATENCY)
+        proxy, client_env = aws.proxy, aws.env
 
         def round_of(app_url: str, label: str, key: str) -> list[float]:
             result = run_worker("bench.ack:fire", client_env, url=app_url, count=CONCURRENT)

@@ -27,8 +27,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from bench.common import (
     REGION,
     Options,
@@ -36,10 +34,9 @@ from bench.common import (
     Row,
     Target,
     WorkerError,
-    aws_endpoint,
-    moto_processes,
     progress,
-    reset_moto,
+    proxied_moto,
+    seed_workshop_stack,
 )
 from bench.slackapp import CHANNEL, REQUESTER, SIGNING_SECRET, TEAMMATE, app_env, launch, procfile_argv
 from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
@@ -190,9 +187,6 @@ def one_run(app: LocalApp, standin: SlackStandIn, proxy: AwsProxy, db_path: Path
 
 
 def run(options: Options) -> Report:
-    from bot.demo.stack import seed_workshop
-
-    runs = 1 if options.quick else (options.runs or 3)
     report = Report(
         name="cleanup",
         title=TITLE,
@@ -212,21 +206,18 @@ def run(options: Options) -> Report:
             "calls": "Delete calls",
         },
     )
+    runs = options.runs_or(3)
     results: list[dict[str, Any]] = []
     with (
-        moto_processes([REGION]) as moto,
-        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        proxied_moto([REGION], NO_LATENCY) as aws,
         SlackStandIn() as standin,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-cleanup-") as tmp,
     ):
+        proxy = aws.proxy
         env = app_env(Path(tmp), standin, proxy.url, CLEANUP_REST_API_DELETE_INTERVAL="0")
         with launch(procfile_argv(int(env["PORT"])), env, Path(tmp)) as app:
             for number in range(1, runs + 1):
-                reset_moto(moto.urls[REGION])
-                proxy.model = NO_LATENCY
-                with aws_endpoint(proxy.url):
-                    seed_workshop(boto3.session.Session(region_name=REGION), REGION)
-                proxy.model = LATENCY
+                aws.reseed(seed_workshop_stack, LATENCY)
                 proxy.reset()
                 proxy.keep_timeline()
                 result = one_run(app, standin, proxy, Path(env["CLEANUP_STATE_DB"]))

@@ -21,9 +21,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
+
+if TYPE_CHECKING:  # not imported at run time: every contender process imports this module
+    from bot.demo.aws_proxy import AwsProxy, LatencyModel
+    from bot.demo.stack import SeededStack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_PREFIX = "BENCH-RESULT "
@@ -42,6 +46,10 @@ class Options:
     runs: int | None = None  # runs per contender; None: each benchmark's default
     quick: bool = False  # small sizes and single runs: checks that the benchmarks work, measures nothing
     full: bool = False  # also the slowest comparisons that are skipped by default
+
+    def runs_or(self, default: int) -> int:
+        """Runs per contender: one when quick, else as asked, else `default`."""
+        return 1 if self.quick else (self.runs or default)
 
 
 # -- moto ----------------------------------------------------------------------------------------------------
@@ -184,6 +192,47 @@ def child_env(endpoint: str, region: str = REGION) -> dict[str, str]:
     return env
 
 
+@dataclass
+class ProxiedMoto:
+    """moto servers behind the latency proxy, as most benchmarks run, and the environment of a contender that
+    reaches AWS through the proxy (child_env)."""
+
+    moto: MotoProcesses
+    proxy: AwsProxy
+    env: dict[str, str]
+
+    def reseed(self, seed: Callable[[], T], latency: LatencyModel) -> T:
+        """Every moto server emptied, then seed() run by this process's boto3 through the proxy with no added
+        latency; from then on the proxy delays calls by `latency`. seed()'s value."""
+        from bot.demo.aws_proxy import NO_LATENCY
+
+        for url in self.moto.urls.values():
+            reset_moto(url)
+        self.proxy.model = NO_LATENCY
+        with aws_endpoint(self.proxy.url):
+            value = seed()
+        self.proxy.model = latency
+        return value
+
+
+@contextmanager
+def proxied_moto(names: Sequence[str], latency: LatencyModel) -> Iterator[ProxiedMoto]:
+    """moto_processes(names) behind one latency proxy (its upstream the first of them) delaying calls by `latency`."""
+    from bot.demo.aws_proxy import AwsProxy
+
+    with moto_processes(names) as moto, AwsProxy(moto.urls[names[0]], latency) as proxy:
+        yield ProxiedMoto(moto, proxy, child_env(proxy.url))
+
+
+def seed_workshop_stack(region: str = REGION) -> SeededStack:
+    """The workshop stack (bot.demo.stack.seed_workshop) in `region`, seeded by this process's boto3."""
+    import boto3
+
+    from bot.demo.stack import seed_workshop
+
+    return seed_workshop(boto3.session.Session(region_name=region), region)
+
+
 # -- contenders in fresh processes ---------------------------------------------------------------------------
 
 
@@ -200,10 +249,15 @@ def run_worker(target: str, env: Mapping[str, str], timeout: float = WORKER_TIME
         )
     except subprocess.TimeoutExpired as e:
         raise WorkerError(f"{target} took more than {timeout:.0f} s and was stopped") from e
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if done.returncode != 0 or not lines:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise WorkerError(f"{target} failed (exit {done.returncode}):\n{tail}")
+    return contender_result(target, done.returncode, done.stdout, "\n".join(done.stderr.strip().splitlines()[-15:]))
+
+
+def contender_result(what: str, returncode: int, stdout: str, stderr_tail: str) -> dict[str, Any]:
+    """The result a contender process printed on its last BENCH-RESULT line; a WorkerError saying that `what`
+    failed, with `stderr_tail`, where it exited non-zero or printed none."""
+    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if returncode != 0 or not lines:
+        raise WorkerError(f"{what} failed (exit {returncode}):\n{stderr_tail}")
     result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
     return result
 
@@ -314,6 +368,28 @@ def ratio(value: float | None, reference: float | None) -> float | None:
     if value is None or reference is None or reference <= 0:
         return None
     return value / reference
+
+
+def ratio_target(
+    text: str,
+    value: float | None,
+    *,
+    below: float | None = None,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    why_missed: str = "",
+    digits: int = 2,
+) -> Target:
+    """A target on a ratio, met where `value` is below / at most / at least the bounds given; measured as "1.23x"
+    (`digits` decimals), or "-" and not measured where value is None. `why_missed` is kept only where it is missed."""
+    if value is None:
+        return Target(text, "-", None)
+    met = (
+        (below is None or value < below)
+        and (at_most is None or value <= at_most)
+        and (at_least is None or value >= at_least)
+    )
+    return Target(text, f"{value:.{digits}f}x", met, "" if met else why_missed)
 
 
 def seconds_text(value: float | None) -> str:

@@ -35,13 +35,11 @@ from bench.common import (
     Target,
     WorkerError,
     aws_endpoint,
-    child_env,
-    moto_processes,
     progress,
+    proxied_moto,
     ratio,
-    reset_moto,
 )
-from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.aws_proxy import NO_LATENCY, LatencyModel
 
 TITLE = "What a user would pick instead: Cloud Custodian against `python -m bot delete dogcat` (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)
@@ -51,79 +49,39 @@ TEAM_MODEL = "pytorch-inference-2025-07-01-team"
 TEAM_ROLE = "AmazonSageMaker-ExecutionRole-team"
 
 
-def _name(key: str, op: str, value: Any) -> dict[str, Any]:
-    return {"type": "value", "key": key, "op": op, "value": value}
+def _policy(name: str, resource: str, key: str, op: str, value: Any, action: Any = "delete") -> dict[str, Any]:
+    """A Custodian policy: the resources of one type whose `key` matches (`op`, `value`), and an action on them."""
+    return {
+        "name": name,
+        "resource": resource,
+        "filters": [{"type": "value", "key": key, "op": op, "value": value}],
+        "actions": [action],
+    }
 
 
+ROLE_PREFIXES = "^(InvokeModelLambda-role-|SavePredictionHistory-role-|AmazonSageMaker-ExecutionRole-).*"
+LOG_GROUPS = "^(/aws/lambda/(InvokeModelLambda|SaveHistoryLambda)|/aws/sagemaker/Endpoints/dogcat-endpoint-.*)$"
 # What the chapter's clean-up steps say, as Custodian policies (each resource type's own delete action).
 POLICIES: dict[str, Any] = {
     "policies": [
-        {
-            "name": "dogcat-endpoints",
-            "resource": "aws.sagemaker-endpoint",
-            "filters": [_name("EndpointName", "glob", "dogcat-endpoint-*")],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-endpoint-configs",
-            "resource": "aws.sagemaker-endpoint-config",
-            "filters": [_name("EndpointConfigName", "glob", "dogcat-endpoint-*")],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-models",  # the chapter gives no name; SageMaker's generated one starts like this
-            "resource": "aws.sagemaker-model",
-            "filters": [_name("ModelName", "glob", "pytorch-inference-*")],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-functions",
-            "resource": "aws.lambda",
-            "filters": [_name("FunctionName", "in", ["InvokeModelLambda", "SaveHistoryLambda"])],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-table",
-            "resource": "aws.dynamodb-table",
-            "filters": [_name("TableName", "eq", "PredictionHistory")],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-api",
-            "resource": "aws.rest-api",
-            "filters": [_name("name", "eq", "MLInferenceAPI")],
-            "actions": ["delete"],
-        },
-        {
-            "name": "dogcat-roles",
-            "resource": "aws.iam-role",
-            "filters": [
-                _name(
-                    "RoleName",
-                    "regex",
-                    "^(InvokeModelLambda-role-|SavePredictionHistory-role-|AmazonSageMaker-ExecutionRole-).*",
-                )
-            ],
-            "actions": [{"type": "delete", "force": True}],
-        },
-        {
-            "name": "dogcat-bucket",
-            "resource": "aws.s3",
-            "filters": [_name("Name", "glob", "sagemaker-*-*")],
-            "actions": [{"type": "delete", "remove-contents": True}],
-        },
-        {
-            "name": "dogcat-log-groups",
-            "resource": "aws.log-group",
-            "filters": [
-                _name(
-                    "logGroupName",
-                    "regex",
-                    "^(/aws/lambda/(InvokeModelLambda|SaveHistoryLambda)|/aws/sagemaker/Endpoints/dogcat-endpoint-.*)$",
-                )
-            ],
-            "actions": ["delete"],
-        },
+        _policy("dogcat-endpoints", "aws.sagemaker-endpoint", "EndpointName", "glob", "dogcat-endpoint-*"),
+        _policy(
+            "dogcat-endpoint-configs",
+            "aws.sagemaker-endpoint-config",
+            "EndpointConfigName",
+            "glob",
+            "dogcat-endpoint-*",
+        ),
+        # the chapter gives the model no name; SageMaker's generated one starts like this
+        _policy("dogcat-models", "aws.sagemaker-model", "ModelName", "glob", "pytorch-inference-*"),
+        _policy("dogcat-functions", "aws.lambda", "FunctionName", "in", ["InvokeModelLambda", "SaveHistoryLambda"]),
+        _policy("dogcat-table", "aws.dynamodb-table", "TableName", "eq", "PredictionHistory"),
+        _policy("dogcat-api", "aws.rest-api", "name", "eq", "MLInferenceAPI"),
+        _policy("dogcat-roles", "aws.iam-role", "RoleName", "regex", ROLE_PREFIXES, {"type": "delete", "force": True}),
+        _policy(
+            "dogcat-bucket", "aws.s3", "Name", "glob", "sagemaker-*-*", {"type": "delete", "remove-contents": True}
+        ),
+        _policy("dogcat-log-groups", "aws.log-group", "logGroupName", "regex", LOG_GROUPS),
     ]
 }
 
@@ -184,7 +142,7 @@ def _contenders(custodian: Path, folder: Path) -> list[tuple[str, list[str], str
 
 
 def run(options: Options) -> Report:
-    runs = 1 if options.quick else (options.runs or 3)
+    runs = options.runs_or(3)
     custodian = ensure_venv()
     version = subprocess.run([str(custodian), "version"], capture_output=True, text=True, check=False).stdout.strip()
     report = Report(
@@ -210,20 +168,15 @@ def run(options: Options) -> Report:
     )
     outcomes: dict[str, dict[str, Any]] = {}
     with (
-        moto_processes([REGION]) as moto,
-        AwsProxy(moto.urls[REGION], NO_LATENCY) as proxy,
+        proxied_moto([REGION], NO_LATENCY) as aws,
         tempfile.TemporaryDirectory(prefix="dogcat-bench-custodian-") as tmp,
     ):
-        env = child_env(proxy.url)
-        env.update(CLEANUP_STATE_DB=str(Path(tmp) / "state.sqlite3"), CLEANUP_REST_API_DELETE_INTERVAL="0")
+        proxy = aws.proxy
+        env = dict(aws.env, CLEANUP_STATE_DB=str(Path(tmp) / "state.sqlite3"), CLEANUP_REST_API_DELETE_INTERVAL="0")
         for label, command, stdin in _contenders(custodian, Path(tmp)):
             seconds: list[float] = []
             for number in range(runs):
-                reset_moto(moto.urls[REGION])
-                proxy.model = NO_LATENCY
-                with aws_endpoint(proxy.url):
-                    seeded = seed()
-                proxy.model = LATENCY
+                seeded = aws.reseed(seed, LATENCY)
                 proxy.reset()
                 started = time.perf_counter()
                 done = subprocess.run(

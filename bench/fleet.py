@@ -24,28 +24,26 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import boto3
 
 from bench.common import (
-    RESULT_PREFIX,
     ROOT,
-    MotoProcesses,
     Options,
+    ProxiedMoto,
     Report,
     Row,
-    Target,
     WorkerError,
-    aws_endpoint,
-    child_env,
+    contender_result,
     measure,
-    moto_processes,
     progress,
+    proxied_moto,
     ratio,
-    reset_moto,
+    ratio_target,
 )
-from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.aws_proxy import NO_LATENCY, LatencyModel
 
 TITLE = "Many accounts: 20 accounts x 2 regions, fleet scan and cleanup (50 ms per AWS call)"
 LATENCY = LatencyModel(default=0.05)
@@ -137,11 +135,12 @@ def cleanup_worker(accounts: list[str], regions: list[str]) -> dict[str, Any]:
     return {**metrics, "found": len(plan.to_delete), "statuses": statuses}
 
 
-def _run(target: str, env: dict[str, str], proxy: AwsProxy, moto: MotoProcesses, **kwargs: Any) -> dict[str, Any]:
+def _run(target: str, aws: ProxiedMoto, **kwargs: Any) -> dict[str, Any]:
     """A contender in a fresh interpreter; the proxy's counters and the CPU clocks start at its READY."""
+    proxy, moto = aws.proxy, aws.moto
     command = [sys.executable, "-m", "bench.worker", target, json.dumps(kwargs)]
     with subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=ROOT, env=aws.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as child:
         assert child.stdin is not None and child.stdout is not None
         line = child.stdout.readline()
@@ -155,10 +154,7 @@ def _run(target: str, env: dict[str, str], proxy: AwsProxy, moto: MotoProcesses,
         child.stdin.write(GO + "\n")
         child.stdin.flush()
         out, err = child.communicate(timeout=900)
-    lines = [x for x in out.splitlines() if x.startswith(RESULT_PREFIX)]
-    if child.returncode != 0 or not lines:
-        raise WorkerError(f"{target} failed (exit {child.returncode}):\n{err[-2000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    result = contender_result(target, child.returncode, out, err[-2000:])
     result["calls"] = proxy.total()
     result["peak"] = proxy.peak_concurrency()
     result["proxy_cpu"] = round(time.process_time() - cpu_here, 2)
@@ -186,7 +182,7 @@ def _row(case: str, contender: str, results: list[dict[str, Any]], note: str = "
 
 def run(options: Options) -> Report:
     n = 3 if options.quick else 20
-    runs = 1 if options.quick else (options.runs or 3)
+    runs = options.runs_or(3)
     accounts = accounts_of(n)
     report = Report(
         name="fleet",
@@ -213,13 +209,9 @@ def run(options: Options) -> Report:
             "moto_cpu": "moto CPU s",
         },
     )
-    with moto_processes(["all"]) as moto, AwsProxy(moto.urls["all"], NO_LATENCY) as proxy:
-        env = child_env(proxy.url)
-        reset_moto(moto.urls["all"])
+    with proxied_moto(["all"], NO_LATENCY) as aws:
         progress(f"seeding {n} accounts x {len(REGIONS)} regions")
-        with aws_endpoint(proxy.url):
-            seed(accounts, REGIONS)
-        proxy.model = LATENCY
+        aws.reseed(partial(seed, accounts, REGIONS), LATENCY)
         scans = [
             ("1 account, 2 regions", "app scan of one account", [accounts[0]], "fleet", runs),
             (f"{n} accounts, 2 regions", "app fleet scan (all at once)", accounts, "fleet", runs),
@@ -228,7 +220,7 @@ def run(options: Options) -> Report:
         for case, contender, which, mode, times in scans:
             results = []
             for number in range(times):
-                result = _run("bench.fleet:scan_worker", env, proxy, moto, accounts=which, regions=REGIONS, mode=mode)
+                result = _run("bench.fleet:scan_worker", aws, accounts=which, regions=REGIONS, mode=mode)
                 result["accounts"] = len(which)
                 results.append(result)
                 progress(f"{contender} run {number + 1}/{times}: {result['seconds']:.2f} s, {result['calls']} calls")
@@ -240,12 +232,8 @@ def run(options: Options) -> Report:
         ):
             results = []
             for number in range(runs):
-                proxy.model = NO_LATENCY
-                reset_moto(moto.urls["all"])
-                with aws_endpoint(proxy.url):
-                    seed(which, REGIONS[:1])
-                proxy.model = LATENCY
-                result = _run("bench.fleet:cleanup_worker", env, proxy, moto, accounts=which, regions=REGIONS[:1])
+                aws.reseed(partial(seed, which, REGIONS[:1]), LATENCY)
+                result = _run("bench.fleet:cleanup_worker", aws, accounts=which, regions=REGIONS[:1])
                 result["accounts"] = len(which)
                 results.append(result)
                 progress(f"{contender} run {number + 1}/{runs}: {result['seconds']:.2f} s {result['statuses']}")
@@ -273,36 +261,28 @@ def _targets(report: Report, n: int) -> None:
             f"calls vs {reference.metrics['calls']})"
         )
 
-    value = fleet.ratio
-    report.targets.append(
-        Target(
+    report.targets += [
+        ratio_target(
             f"fleet scan of {n} accounts x 2 regions within 3x of one account's 2-region scan",
-            f"{value:.2f}x" if value is not None else "-",
-            None if value is None else value <= 3,
-            "" if value is None or value <= 3 else floor(fleet, one),
-        )
-    )
-    value = sequential.ratio
-    report.targets.append(
-        Target(
+            fleet.ratio,
+            at_most=3,
+            why_missed=floor(fleet, one),
+        ),
+        ratio_target(
             f"fleet scan >= 8x faster than the {n} accounts one after another (the app itself)",
-            f"{value:.1f}x" if value is not None else "-",
-            None if value is None else value >= 8,
-            ""
-            if value is None or value >= 8
-            else f"the fleet scan is CPU-bound here: {floor(fleet, one)}; one after another, each scan waits on "
-            "latency and leaves the cores idle",
-        )
-    )
-    value = clean_all.ratio
-    report.targets.append(
-        Target(
+            sequential.ratio,
+            at_least=8,
+            why_missed=f"the fleet scan is CPU-bound here: {floor(fleet, one)}; one after another, each scan waits "
+            "on latency and leaves the cores idle",
+            digits=1,
+        ),
+        ratio_target(
             f"cleanup of {n} stacks ({n} accounts) within 3x of one stack's cleanup",
-            f"{value:.2f}x" if value is not None else "-",
-            None if value is None else value <= 3,
-            "" if value is None or value <= 3 else floor(clean_all, clean_one),
-        )
-    )
+            clean_all.ratio,
+            at_most=3,
+            why_missed=floor(clean_all, clean_one),
+        ),
+    ]
     statuses = {s for r in report.rows[3:] for s in (r.note.split("; ")[0],)}
     report.notes += [
         f"Cleanups: {'; '.join(sorted(statuses))} (every planned resource deleted in every account).",

@@ -16,26 +16,24 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    RESULT_PREFIX,
     ROOT,
     Options,
+    ProxiedMoto,
     Report,
     Row,
-    Target,
-    WorkerError,
-    aws_endpoint,
-    child_env,
-    moto_processes,
+    contender_result,
+    proxied_moto,
     ratio,
-    reset_moto,
+    ratio_target,
     run_repeated,
 )
 from bench.scan import WORKSHOP, seed
-from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.aws_proxy import LatencyModel
 
 TITLE = "Proof of non-use: the app against itself before it proved roles and buckets unused (50 ms per AWS call)"
 BASELINE = "c04dc56^"  # the commit before "Prove roles and buckets unused across every enabled region"
@@ -67,27 +65,53 @@ def run_in_tree(
         [sys.executable, str(ROOT / "bench" / script), json.dumps(args)],
         cwd=tree, env=dict(env, PYTHONPATH=str(tree)), capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if done.returncode != 0 or not lines:
-        raise WorkerError(f"{script} {args} in {tree} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
-    return result
+    return contender_result(f"{script} {args} in {tree}", done.returncode, done.stdout, done.stderr[-2000:])
 
 
-def _contender(tree: Path, env: dict[str, str], what: str) -> dict[str, Any]:
-    return run_in_tree("proof_contender.py", tree, env, {"what": what, "regions": REGIONS}, timeout=600)
+@dataclass(frozen=True)
+class Baseline:
+    """A benchmark of the app now (this checkout) against the app at an older commit (in a git worktree), both
+    running the same contender script of bench/ against one moto behind the latency proxy."""
+
+    name: str  # the benchmark's
+    title: str
+    script: str  # the contender, in bench/
+    commit: str
+    label: str  # the app at `commit`, as the rows name it
+    default_runs: int
+
+    def runs(self, options: Options) -> int:
+        """Runs per version and case: as asked (with --quick too), else one with --quick, else the default."""
+        return options.runs or (1 if options.quick else self.default_runs)
+
+    def report(self, how: str, sizes: str, columns: dict[str, str]) -> Report:
+        """The benchmark's report; `how` ends its `compared` text, which starts with the two versions."""
+        compared = (
+            f"`python bench/{self.script}` in this checkout ({NOW}) and in a git worktree at {self.commit} "
+            f"({self.label}), fresh processes, {how}"
+        )
+        return Report(name=self.name, title=self.title, compared=compared, sizes=sizes, columns=columns)
+
+    @contextmanager
+    def versions(
+        self, regions: list[str], latency: LatencyModel
+    ) -> Iterator[tuple[list[tuple[str, Path]], ProxiedMoto]]:
+        """(label, the app's code) of both versions, the old one first, and moto for `regions` behind the proxy."""
+        with baseline_tree(self.commit) as tree, proxied_moto(regions, latency) as aws:
+            yield [(self.label, tree), (NOW, ROOT)], aws
+
+    def run(self, tree: Path, env: dict[str, str], args: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+        """One run of the contender with `tree` as the app's code (run_in_tree); its BENCH-RESULT."""
+        return run_in_tree(self.script, tree, env, args, timeout)
+
+
+VERSIONS = Baseline("proof", TITLE, "proof_contender.py", BASELINE, BEFORE, default_runs=5)
 
 
 def run(options: Options) -> Report:
-    runs = options.runs or (1 if options.quick else 5)
-    report = Report(
-        name="proof",
-        title=TITLE,
-        compared=(
-            f"`python bench/proof_contender.py` in this checkout ({NOW}) and in a git worktree at {BASELINE} "
-            f"({BEFORE}), fresh processes, clients built before timing, the workshop stack seeded afresh for every "
-            "run; the scan timed alone, and the cleanup (execute) timed after an untimed scan."
-        ),
+    report = VERSIONS.report(
+        "clients built before timing, the workshop stack seeded afresh for every run; the scan timed alone, and the "
+        "cleanup (execute) timed after an untimed scan.",
         sizes=f"{WORKSHOP.describe()}; 1 region (us-east-1); users listed in the 20 regions moto enables.",
         columns={
             "calls": "AWS calls",
@@ -96,30 +120,22 @@ def run(options: Options) -> Report:
             "moto_cpu": "moto CPU s",
         },
     )
-    with (
-        baseline_tree() as before_tree,
-        moto_processes(REGIONS) as moto,
-        AwsProxy(moto.urls[REGIONS[0]], LATENCY) as proxy,
-    ):
-        env = child_env(proxy.url)
+    runs = VERSIONS.runs(options)
+    with VERSIONS.versions(REGIONS, LATENCY) as (versions, aws):
         for what in ("scan", "cleanup"):
-            for label, tree in ((BEFORE, before_tree), (NOW, ROOT)):
+            for label, tree in versions:
                 calls: list[int] = []
                 moto_cpu: list[float] = []
 
                 def once(
                     tree: Path = tree, what: str = what, calls: list[int] = calls, moto_cpu: list[float] = moto_cpu
                 ) -> dict[str, Any]:
-                    reset_moto(moto.urls[REGIONS[0]])
-                    proxy.model = NO_LATENCY
-                    with aws_endpoint(proxy.url):
-                        seed(WORKSHOP, REGIONS)
-                    proxy.model = LATENCY
-                    proxy.reset()
-                    cpu = moto.cpu_seconds()
-                    result = _contender(tree, env, what)
-                    calls.append(proxy.total())
-                    moto_cpu.append(moto.cpu_seconds() - cpu)
+                    aws.reseed(lambda: seed(WORKSHOP, REGIONS), LATENCY)
+                    aws.proxy.reset()
+                    cpu = aws.moto.cpu_seconds()
+                    result = VERSIONS.run(tree, aws.env, {"what": what, "regions": REGIONS}, timeout=600)
+                    calls.append(aws.proxy.total())
+                    moto_cpu.append(aws.moto.cpu_seconds() - cpu)
                     return result
 
                 seconds, results = run_repeated(f"{what}: {label}", runs, once)
@@ -143,10 +159,10 @@ def run(options: Options) -> Report:
         if now is not None:
             now.ratio, now.ratio_label = value, f"x the {what} {BEFORE}"
         report.targets.append(
-            Target(
+            ratio_target(
                 f"{what} with every region's users listed < {target}x of the {what} before",
-                f"{value:.2f}x" if value is not None else "-",
-                None if value is None else value < target,
+                value,
+                below=target,
             )
         )
     report.notes.append(

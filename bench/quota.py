@@ -15,22 +15,10 @@ from typing import Any
 
 import boto3
 
-from bench.common import (
-    ROOT,
-    Options,
-    Report,
-    Row,
-    Target,
-    aws_endpoint,
-    child_env,
-    moto_processes,
-    ratio,
-    reset_moto,
-    run_repeated,
-)
-from bench.proof import baseline_tree, run_in_tree
+from bench.common import Options, Report, Row, ratio, ratio_target, run_repeated
+from bench.proof import NOW, Baseline
 from bench.scan import WORKSHOP, seed
-from bot.demo.aws_proxy import NO_LATENCY, AwsProxy, LatencyModel
+from bot.demo.aws_proxy import LatencyModel
 
 TITLE = "Twenty REST APIs behind DeleteRestApi's quota: the rest of the cleanup is not delayed (50 ms per AWS call)"
 BASELINE = "fdf90eb"  # the last commit whose quota waits slept in a delete worker
@@ -38,43 +26,35 @@ LATENCY = LatencyModel(default=0.05)
 REGION = "us-east-1"
 INTERVAL = 1.0
 EXTRA_APIS = 19
-NOW, BEFORE = "app now", "app before (waits held a worker)"
+BEFORE = "app before (waits held a worker)"
 TARGET = 1.2
+VERSIONS = Baseline("quota", TITLE, "quota_contender.py", BASELINE, BEFORE, default_runs=3)
+
+
+def _seed(extra_apis: int) -> None:
+    """The workshop stack, and `extra_apis` more REST APIs named as the chapter's."""
+    seed(WORKSHOP, [REGION])
+    client = boto3.session.Session(region_name=REGION).client("apigateway")
+    for _ in range(extra_apis):
+        client.create_rest_api(name="MLInferenceAPI")
 
 
 def run(options: Options) -> Report:
-    runs = options.runs or (1 if options.quick else 3)
-    report = Report(
-        name="quota",
-        title=TITLE,
-        compared=(
-            f"`python bench/quota_contender.py` in this checkout ({NOW}) and in a git worktree at {BASELINE} "
-            f"({BEFORE}), fresh processes, the stack seeded afresh for every run; the scan untimed; the time is "
-            "from the start of the cleanup to the end of its last deletion that is not a REST API."
-        ),
+    report = VERSIONS.report(
+        "the stack seeded afresh for every run; the scan untimed; the time is from the start of the cleanup to the "
+        "end of its last deletion that is not a REST API.",
         sizes=f"{WORKSHOP.describe()}; with and without {EXTRA_APIS} more; DeleteRestApi every {INTERVAL:g} s",
         columns={"apis_done": "last REST API done s", "rest_apis": "REST APIs", "planned": "resources planned"},
     )
-    with (
-        baseline_tree(BASELINE) as before_tree,
-        moto_processes([REGION]) as moto,
-        AwsProxy(moto.urls[REGION], LATENCY) as proxy,
-    ):
-        env = child_env(proxy.url)
+    runs = VERSIONS.runs(options)
+    with VERSIONS.versions([REGION], LATENCY) as (versions, aws):
         for extra in (0, EXTRA_APIS):
             case = f"workshop + {extra} REST APIs" if extra else "workshop (1 REST API)"
-            for label, tree in ((BEFORE, before_tree), (NOW, ROOT)):
+            for label, tree in versions:
 
                 def once(tree: Path = tree, extra: int = extra) -> dict[str, Any]:
-                    reset_moto(moto.urls[REGION])
-                    proxy.model = NO_LATENCY
-                    with aws_endpoint(proxy.url):
-                        seed(WORKSHOP, [REGION])
-                        client = boto3.session.Session(region_name=REGION).client("apigateway")
-                        for _ in range(extra):
-                            client.create_rest_api(name="MLInferenceAPI")
-                    proxy.model = LATENCY
-                    return run_in_tree("quota_contender.py", tree, env, {"interval": INTERVAL})
+                    aws.reseed(lambda: _seed(extra), LATENCY)
+                    return VERSIONS.run(tree, aws.env, {"interval": INTERVAL})
 
                 seconds, results = run_repeated(f"{case}: {label}", runs, once, keep=("apis_done",))
                 last = results[-1]
@@ -99,10 +79,8 @@ def run(options: Options) -> Report:
             row.ratio, row.ratio_label = value, "x the same app without the 19 APIs"
         if label == NOW:
             report.targets.append(
-                Target(
-                    f"the rest of the cleanup with 20 REST APIs <= {TARGET}x of it with 1",
-                    f"{value:.2f}x" if value is not None else "-",
-                    None if value is None else value <= TARGET,
+                ratio_target(
+                    f"the rest of the cleanup with 20 REST APIs <= {TARGET}x of it with 1", value, at_most=TARGET
                 )
             )
     if alone is not None:

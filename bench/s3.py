@@ -45,6 +45,7 @@ from bench.common import (
     moto_server,
     progress,
     ratio,
+    ratio_target,
     reset_moto,
     rss_kb,
     run_worker,
@@ -291,9 +292,7 @@ def run(options: Options) -> Report:
 
 def runs_of(options: Options, default: int) -> int:
     """Runs of one contender: (b) and (c) once (they fail on moto anyway), the others as asked."""
-    if options.quick or default == 1:
-        return 1
-    return options.runs or default
+    return 1 if default == 1 else options.runs_or(default)
 
 
 def _row(case: str, label: str, results: list[dict[str, Any]], minimum: int) -> Row:
@@ -338,11 +337,8 @@ def _ratios_and_targets(report: Report, sizes: list[int], minimums: dict[int, in
         if speedup is not None and speedup < 2:
             why.append(f"net of moto's listing walk: {ratio(seq_net, app_net) or 0:.2f}x")
     report.targets.append(
-        Target(
-            f"app >= 2x faster than (a) at {sizes[-1]:,} versions",
-            f"{speedup:.2f}x" if speedup is not None else "-",
-            None if speedup is None else speedup >= 2,
-            "; ".join(why),
+        ratio_target(
+            f"app >= 2x faster than (a) at {sizes[-1]:,} versions", speedup, at_least=2, why_missed="; ".join(why)
         )
     )
     if app_big and seq_big and app_big.median and seq_big.median:

@@ -31,18 +31,16 @@ from botocore.exceptions import ClientError
 
 from bench.common import (
     ACCOUNT_ID,
-    MotoProcesses,
     Options,
+    ProxiedMoto,
     Report,
     Row,
-    Target,
-    aws_endpoint,
     child_env,
     measure,
     moto_processes,
     progress,
     ratio,
-    reset_moto,
+    ratio_target,
     run_repeated,
     run_worker,
 )
@@ -320,24 +318,21 @@ FLOOR = "app, no added latency (moto's floor)"
 
 
 def _contenders(case: _Case, options: Options) -> list[_Contender]:
-    def runs(default: int) -> int:
-        return 1 if options.quick else (options.runs or default)
-
     large, several = case.variant.endpoints > 0, len(case.regions) > 1
     if case.backends == SHARED:  # the app only: how much one shared moto process slows it
         return [
-            _Contender(APP, "app", runs(1 if large else 3)),
-            _Contender(FLOOR, "app", 1 if large else runs(3), latency=NO_LATENCY),
+            _Contender(APP, "app", options.runs_or(1 if large else 3)),
+            _Contender(FLOOR, "app", 1 if large else options.runs_or(3), latency=NO_LATENCY),
         ]
-    naive_runs = 1 if large else runs(3)
+    naive_runs = 1 if large else options.runs_or(3)
     if large and several and not (options.full or options.quick):
         naive_runs = 0
     contenders = [
-        _Contender(APP, "app", runs(3 if large else 5)),
+        _Contender(APP, "app", options.runs_or(3 if large else 5)),
         _Contender(NAIVE, "naive", naive_runs, skip_note="skipped (4 x the 1-region time: ~5 min); --full runs it"),
     ]
     if several or large:
-        contenders.append(_Contender(FLOOR, "app", 1 if large else runs(3), latency=NO_LATENCY))
+        contenders.append(_Contender(FLOOR, "app", 1 if large else options.runs_or(3), latency=NO_LATENCY))
     return contenders
 
 
@@ -380,9 +375,9 @@ def run(options: Options) -> Report:
         AwsProxy(moto.urls[REGIONS[0]], LATENCY, routes=moto.urls) as routed,
         AwsProxy(moto.urls[REGIONS[0]], LATENCY) as shared,
     ):
+        per_region, one_moto = (ProxiedMoto(moto, proxy, child_env(proxy.url)) for proxy in (routed, shared))
         for case in cases:
-            proxy = shared if case.backends == SHARED else routed
-            _run_case(report, case, proxy, moto, options)
+            _run_case(report, case, one_moto if case.backends == SHARED else per_region, options)
     _ratios_and_targets(report, large)
     report.notes += [
         "Backends: 4 moto server processes (one per region) on a 2-core machine: they compete for the same 2 "
@@ -396,15 +391,10 @@ def run(options: Options) -> Report:
     return report
 
 
-def _run_case(report: Report, case: _Case, proxy: AwsProxy, moto: MotoProcesses, options: Options) -> None:
-    for url in moto.urls.values():
-        reset_moto(url)
+def _run_case(report: Report, case: _Case, aws: ProxiedMoto, options: Options) -> None:
     progress(f"seeding {case.label}")
-    proxy.model = NO_LATENCY
-    with aws_endpoint(proxy.url):
-        seed(case.variant, case.regions)
-    proxy.model = LATENCY
-    env = child_env(proxy.url)
+    aws.reseed(lambda: seed(case.variant, case.regions), LATENCY)
+    proxy, moto = aws.proxy, aws.moto
     found: dict[str, list[str]] = {}
     for contender in _contenders(case, options):
         if not contender.runs:
@@ -418,7 +408,7 @@ def _run_case(report: Report, case: _Case, proxy: AwsProxy, moto: MotoProcesses,
             # CPU used meanwhile by this process (the proxy's threads; moto is elsewhere) and by moto's processes
             cpu_here, cpu_moto = time.process_time(), moto.cpu_seconds()
             try:
-                result = run_worker(f"bench.scan:{c.function}", env, regions=case.regions, **dict(c.kwargs))
+                result = run_worker(f"bench.scan:{c.function}", aws.env, regions=case.regions, **dict(c.kwargs))
             finally:
                 proxy.model = LATENCY
             result["proxy_cpu"] = time.process_time() - cpu_here
@@ -491,11 +481,11 @@ def _ratios_and_targets(report: Report, large: Variant) -> None:
                         f"{floor_row.metrics['calls']} calls at {rate:.0f}/s, what moto and the proxy answer here"
                     )
             report.targets.append(
-                Target(
+                ratio_target(
                     f"app: 4 regions < 1.5 x 1 region ({variant}, {backends})",
-                    f"{value:.2f}x" if value is not None else "-",
-                    None if value is None else value < 1.5,
-                    "; ".join(why),
+                    value,
+                    below=1.5,
+                    why_missed="; ".join(why),
                 )
             )
     for variant in ("workshop", large.name):
@@ -513,10 +503,4 @@ def _ratios_and_targets(report: Report, large: Variant) -> None:
         value = ratio(median(case, NAIVE), median(case, APP))
         if value is None and regions == "4 regions":
             continue
-        report.targets.append(
-            Target(
-                f"app >= 4x faster than sequential ({case})",
-                f"{value:.1f}x" if value is not None else "-",
-                None if value is None else value >= 4,
-            )
-        )
+        report.targets.append(ratio_target(f"app >= 4x faster than sequential ({case})", value, at_least=4, digits=1))

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import REGION, Options, Report, Row, moto_processes, progress
+from bench.common import REGION, Options, Report, Row, progress, proxied_moto
 from bench.slackapp import PLATFORM_WORKERS, app_env, app_memory, launch, procfile_argv
-from bot.demo.aws_proxy import AwsProxy, LatencyModel
+from bot.demo.aws_proxy import LatencyModel
 from bot.demo.launcher import python_m_bot
 from bot.demo.slack_standin import SlackStandIn
 
@@ -30,7 +30,7 @@ LATENCY = LatencyModel(default=0.05)  # would show if start-up called AWS
 
 
 def run(options: Options) -> Report:
-    runs = 1 if options.quick else (options.runs or 3)
+    runs = options.runs_or(3)
     report = Report(
         name="startup",
         title=TITLE,
@@ -56,11 +56,8 @@ def run(options: Options) -> Report:
         "Procfile web: (gunicorn, 2 workers)": "procfile",
     }
     measured: dict[str, list[dict[str, Any]]] = {label: [] for label in contenders}
-    with (
-        moto_processes([REGION]) as moto,
-        AwsProxy(moto.urls[REGION], LATENCY) as proxy,
-        SlackStandIn() as standin,
-    ):
+    with proxied_moto([REGION], LATENCY) as aws, SlackStandIn() as standin:
+        proxy = aws.proxy
         for number in range(1, runs + 1):
             for label, kind in contenders.items():
                 with tempfile.TemporaryDirectory(prefix="dogcat-bench-startup-") as tmp:

@@ -133,7 +133,7 @@ def one_run(target: str, per_writer: int, racing: bool) -> dict[str, Any]:
 def run(options: Options) -> Report:
     from tests.postgres import PostgresServer
 
-    runs = 1 if options.quick else (options.runs or 3)
+    runs = options.runs_or(3)
     per_writer = 5 if options.quick else 100  # own plans: 2,000 approvals a run; racing: 100 plans x 20 writers
     report = Report(
         name="state",
