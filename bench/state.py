@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Options, Report, Row, Target, progress
-from bot.core.plan import Plan, PlannedResource
 from bot.core.state import StateStore
+from bot.demo.plans import lambda_plan
 
 TITLE = "State store: compare-and-set approvals under 20 concurrent writers, SQLite and PostgreSQL"
 WRITERS = 20
@@ -46,29 +46,6 @@ NOTES = [
     "The spread between runs comes from whatever else shares the 2 cores (other test runs, during this one).",
     "No target figure is set for the state store: the target row is the correctness of the races.",
 ]
-
-
-def _plan() -> Plan:
-    return Plan(
-        profile="dogcat",
-        account_id="123456789012",
-        regions=["us-east-1"],
-        created_at=time.time(),
-        resources=[
-            PlannedResource(
-                type="lambda.function",
-                label="Lambda function",
-                service="Lambda",
-                region="us-east-1",
-                id=f"fn{i}",
-                name=f"fn{i}",
-                arn=f"arn:aws:lambda:us-east-1:123456789012:function:fn{i}",
-                identity="x",
-                reason="name matches the profile",
-            )
-            for i in range(3)
-        ],
-    )
 
 
 def _writer(target: str, user: str, plan_ids: list[str], ready: Any, go: Any, out: Any) -> None:
@@ -91,7 +68,7 @@ def one_run(target: str, per_writer: int, racing: bool) -> dict[str, Any]:
     """Create the plans, start 20 writers, approve; throughput, latency percentiles and the approvals counted."""
     store = StateStore(target)
     count = per_writer if racing else per_writer * WRITERS
-    plan = _plan()
+    plan = lambda_plan(3)
     ids = [store.create_plan(plan, "CBENCH", "UREQUEST1", ttl_seconds=3600).id for _ in range(count)]
     ctx = multiprocessing.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()

@@ -12,33 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.plan import Plan, PlannedResource, ResourceResult
+from bot.core.plan import Plan, ResourceResult
 from bot.core.state import StateStore
+from bot.demo.plans import lambda_plan
 from tests.core.helpers import state_backend as state_backend  # fixtures: every test on SQLite and PostgreSQL
 from tests.core.helpers import store as store
 
 
 def make_plan(n: int = 2) -> Plan:
-    return Plan(
-        profile="dogcat",
-        account_id="123456789012",
-        regions=["us-east-1"],
-        created_at=time.time(),
-        resources=[
-            PlannedResource(
-                type="lambda.function",
-                label="Lambda function",
-                service="Lambda",
-                region="us-east-1",
-                id=f"fn{i}",
-                name=f"fn{i}",
-                arn=f"arn:aws:lambda:us-east-1:123456789012:function:fn{i}",
-                identity="x",
-                reason="name matches the profile",
-            )
-            for i in range(n)
-        ],
-    )
+    return lambda_plan(n)
 
 
 def test_create_and_read_back(store: StateStore) -> None:
