@@ -144,10 +144,6 @@ class Translator:
             return _english_plural(label, n)
         return self._catalog.ngettext(pair[0], pair[1], n)
 
-    def count_of(self, n: int, label: str) -> str:
-        """ "3 SageMaker endpoints", "3 endpoint SageMaker"."""
-        return self._("{n} {things}", n=self.number(n), things=self.label(label, n))
-
 
 @functools.cache
 def translator(lang: str = DEFAULT_LANGUAGE) -> Translator:

@@ -95,10 +95,6 @@ def open_assumed(
     return Aws(session, base.config, max_workers=max_workers)
 
 
-def caller_arn(aws: Aws) -> str:
-    return str(aws.client("sts").get_caller_identity()["Arn"])
-
-
 def organization_accounts(aws: Aws) -> list[str]:
     """The IDs of the AWS Organization's active accounts (organizations:ListAccounts, from its management or
     delegated administrator account), sorted."""

@@ -21,7 +21,3 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         logs.LogGroupType(),
     )
 }
-
-
-def resource_type(key: str) -> ResourceType:
-    return RESOURCE_TYPES[key]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -323,11 +323,3 @@ def listers_for_principal(principal: str) -> list[UseLister]:
 
 def bucket_listers() -> list[UseLister]:
     return [lister for lister in LISTERS if lister.reads_buckets]
-
-
-def listable_principals() -> frozenset[str]:
-    return frozenset(lister.principal for lister in LISTERS)
-
-
-def principal_label(principals: Iterable[str]) -> str:
-    return ", ".join(sorted(principals))

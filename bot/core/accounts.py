@@ -129,9 +129,6 @@ class Fleet:
 
     # -- which accounts ----------------------------------------------------------------------------------------
 
-    def own_account(self) -> str:
-        return self._identity()[0]
-
     def _identity(self) -> tuple[str, str]:
         if self._own is None:
             try:

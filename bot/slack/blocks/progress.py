@@ -260,12 +260,6 @@ def _summary_by_account(
     return messages
 
 
-def _local(r: ResourceResult) -> ResourceResult:
-    from dataclasses import replace
-
-    return replace(r, key=split_key(r.key)[1])
-
-
 def summary_text(results: Sequence[ResourceResult], planned: int | None = None, lang: str = DEFAULT_LANGUAGE) -> str:
     """The summary's notification text: the verdict and the counts."""
     shown = status_text(results, len(results) if planned is None else planned, lang)
