@@ -4,14 +4,11 @@ requests in Slack's real formats. What exists in AWS: bot/demo/inventory.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
-from bot.aws.clients import new_session
 from bot.demo import slack_user
 from bot.demo.launcher import LocalApp, local_app_env
 from bot.demo.slack_standin import SlackStandIn
@@ -27,11 +24,6 @@ TEAMMATE = "UTEAMMAT1"
 OTHER = "UOTHERMA1"
 BOSS = "UBOSS0001"
 CHANNEL = "CWORKSHOP"
-
-
-def aws_session(endpoint: str) -> boto3.session.Session:
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    return new_session(region_name=REGION)
 
 
 # -- signed Slack requests --------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from bot.core.executor import ExecutorOptions, execute
 from bot.core.plan import PlannedResource
 from bot.core.scanner import scan
 from bot.demo.stack import lambda_zip, seed_workshop
-from bot.i18n import translator
 from bot.reasons_i18n import TEMPLATES, translate_reason, unmatched_parts
 from bot.slack.blocks import PlanContext, plan_blocks, result_line
 from tests.aws import test_apigateway_domains as apigateway_scenarios
@@ -29,7 +28,6 @@ from tests.core import test_executor as executor_scenarios
 from tests.core import test_proof_of_non_use as non_use_scenarios
 from tests.core.helpers import REGION, dogcat, faulty_aws
 
-VI = translator("vi")
 # A sample value per placeholder, and how it must show in Vietnamese (None: as it is).
 SAMPLES: dict[str, tuple[str, str | None]] = {
     "label": ("SageMaker endpoint", "endpoint SageMaker"),
