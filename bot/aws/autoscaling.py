@@ -1,8 +1,9 @@
-"""Application Auto Scaling targets of SageMaker endpoint variants: deregistered before their endpoint is deleted.
+"""Application Auto Scaling targets of SageMaker endpoint variants and inference components: deregistered before
+the variant's endpoint, or the component, is deleted.
 
-A variant with auto scaling is a scalable target `endpoint/<endpoint>/variant/<variant>`; left behind, it outlives
-the endpoint and keeps its scaling policies and CloudWatch alarms. Deregistering a target also deletes its
-scaling policies (AWS does that itself).
+A variant with auto scaling is a scalable target `endpoint/<endpoint>/variant/<variant>`, an inference component
+one `inference-component/<name>`; left behind, a target outlives what it scaled and keeps its scaling policies and
+CloudWatch alarms. Deregistering a target also deletes its scaling policies (AWS does that itself).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ def variant_resource_id(endpoint: str, variant: str) -> str:
     return f"endpoint/{endpoint}/variant/{variant}"
 
 
-def endpoint_targets(aws: Aws, region: str, endpoint: str, variants: Iterable[str]) -> list[dict[str, Any]]:
-    """The scalable targets registered on the endpoint's variants (every page, 50 resource IDs a call)."""
-    ids = [variant_resource_id(endpoint, v) for v in dict.fromkeys(variants)]
+def component_resource_id(component: str) -> str:
+    return f"inference-component/{component}"
+
+
+def registered_targets(aws: Aws, region: str, resource_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The scalable targets registered on these SageMaker resource IDs (every page, 50 resource IDs a call)."""
+    ids = list(dict.fromkeys(resource_ids))
     client = aws.client("application-autoscaling", region)
     targets: list[dict[str, Any]] = []
     for start in range(0, len(ids), _IDS_PER_CALL):
@@ -35,15 +40,20 @@ def endpoint_targets(aws: Aws, region: str, endpoint: str, variants: Iterable[st
     return targets
 
 
-def deregister_endpoint_targets(aws: Aws, region: str, endpoint: str, variants: Iterable[str]) -> list[str]:
-    """Deregister every scalable target of the endpoint's variants; the resource IDs deregistered.
+def endpoint_targets(aws: Aws, region: str, endpoint: str, variants: Iterable[str]) -> list[dict[str, Any]]:
+    """The scalable targets registered on the endpoint's variants."""
+    return registered_targets(aws, region, (variant_resource_id(endpoint, v) for v in variants))
 
-    A target already gone counts as done; any other refusal (AccessDenied...) is raised, so the endpoint is not
-    deleted with its scaling left behind.
+
+def deregister_targets(aws: Aws, region: str, resource_ids: Iterable[str]) -> list[str]:
+    """Deregister every scalable target registered on these resource IDs; the resource IDs deregistered.
+
+    A target already gone counts as done; any other refusal (AccessDenied...) is raised, so that nothing is deleted
+    with its scaling left behind.
     """
     client = aws.client("application-autoscaling", region)
     done: list[str] = []
-    for target in endpoint_targets(aws, region, endpoint, variants):
+    for target in registered_targets(aws, region, resource_ids):
         try:
             client.deregister_scalable_target(
                 ServiceNamespace=NAMESPACE,
@@ -55,6 +65,11 @@ def deregister_endpoint_targets(aws: Aws, region: str, endpoint: str, variants: 
                 raise
         done.append(str(target["ResourceId"]))
     return done
+
+
+def deregister_endpoint_targets(aws: Aws, region: str, endpoint: str, variants: Iterable[str]) -> list[str]:
+    """Deregister every scalable target of the endpoint's variants (deregister_targets)."""
+    return deregister_targets(aws, region, (variant_resource_id(endpoint, v) for v in variants))
 
 
 def _target_gone(error: ClientError) -> bool:

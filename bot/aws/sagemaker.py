@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.autoscaling import deregister_endpoint_targets
+from bot.aws.autoscaling import component_resource_id, deregister_endpoint_targets, deregister_targets
 from bot.aws.base import (
     GLOBAL,
     Approval,
@@ -184,9 +184,9 @@ class EndpointType(_SageMakerType):
                 f"the scan and {'were' if many else 'was'} not approved; the endpoint is kept"
             )
         client = aws.client("sagemaker", found.region)
-        for component in components:
-            if component.get("status") == "Deleting":
-                continue  # asked for already; AWS refuses a second delete
+        to_delete = [c for c in components if c.get("status") != "Deleting"]  # asked for already: AWS refuses again
+        deregister_targets(aws, found.region, (component_resource_id(c["name"]) for c in to_delete))
+        for component in to_delete:
             try:
                 client.delete_inference_component(InferenceComponentName=component["name"])
             except ClientError as e:

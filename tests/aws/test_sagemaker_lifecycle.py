@@ -230,6 +230,63 @@ def test_components_are_deleted_first_and_waited_for(aws: Aws) -> None:
         stub.assert_no_pending_responses()
 
 
+COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+
+
+def component_target(name: str) -> dict[str, Any]:
+    """An inference component's scalable target, as DescribeScalableTargets answers it."""
+    return {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": f"inference-component/{name}",
+        "ScalableDimension": COMPONENT_DIMENSION,
+        "MinCapacity": 1,
+        "MaxCapacity": 4,
+        "RoleARN": "arn:aws:iam::123456789012:role/x",
+        "CreationTime": CREATED,
+    }
+
+
+def test_a_components_scaling_is_deregistered_before_it_is_deleted(aws: Aws) -> None:
+    scanned = scanned_with_components(aws, component("dogcat-ic-a", "InService"))
+    with Stubber(autoscaling(aws)) as scaling, Stubber(sm(aws)) as stub:
+        scaling.add_response(
+            "describe_scalable_targets",
+            {"ScalableTargets": [component_target("dogcat-ic-a")]},
+            {"ServiceNamespace": "sagemaker", "ResourceIds": ["inference-component/dogcat-ic-a"]},
+        )
+        scaling.add_response(
+            "deregister_scalable_target",
+            {},
+            {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": "inference-component/dogcat-ic-a",
+                "ScalableDimension": COMPONENT_DIMENSION,
+            },
+        )
+        scaling.add_response("describe_scalable_targets", {"ScalableTargets": []})  # the endpoint's variant: none
+        stub.add_response("delete_inference_component", {}, {"InferenceComponentName": "dogcat-ic-a"})
+        stub.add_response("list_inference_components", {"InferenceComponents": []}, {"EndpointNameEquals": ENDPOINT})
+        stub.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
+
+        EndpointType().delete(aws, scanned, approval_of(scanned))
+
+        scaling.assert_no_pending_responses()
+        stub.assert_no_pending_responses()
+
+
+def test_access_denied_on_a_components_scaling_deletes_nothing(aws: Aws) -> None:
+    scanned = scanned_with_components(aws, component("dogcat-ic-a", "InService"))
+    with Stubber(autoscaling(aws)) as scaling, Stubber(sm(aws)) as stub:  # no SageMaker answers: any call fails
+        scaling.add_response("describe_scalable_targets", {"ScalableTargets": [component_target("dogcat-ic-a")]})
+        scaling.add_client_error("deregister_scalable_target", "AccessDeniedException", "not authorized", 400)
+
+        with pytest.raises(ClientError, match="not authorized"):
+            EndpointType().delete(aws, scanned, approval_of(scanned))
+
+        scaling.assert_no_pending_responses()
+        stub.assert_no_pending_responses()
+
+
 def test_component_gone_at_once_lets_the_endpoint_go_in_the_same_pass(aws: Aws) -> None:
     scanned = scanned_with_components(aws, component("dogcat-ic-a", "InService"))
     with Stubber(sm(aws)) as stub:
