@@ -262,7 +262,9 @@ class Runner:
             return
         # The store first: whatever Slack does next (down for minutes, rate limiting), the run is finished and no
         # janitor takes it for abandoned. Telling people comes after, and keeps trying for a while.
-        if not self.owner.finish(plan_id, outcome, report_within=self._report_window()):
+        # A run from the command line, resumed here, has no Slack thread: it owes no report.
+        owed = self._report_window() if channel else None
+        if not self.owner.finish(plan_id, outcome, report_within=owed):
             progress.stop()
             log.warning("plan %s is no longer this runner's to finish; its owner reports", plan_id)
             return

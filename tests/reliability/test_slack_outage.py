@@ -30,7 +30,7 @@ from tests.e2e.conftest import AppFactory
 from tests.e2e.harness import CHANNEL, TEAMMATE
 from tests.reliability.conftest import record
 from tests.reliability.helpers import approve, final_summary, scan, text_of, wait_status
-from tests.slack.factories import new_runner
+from tests.slack.factories import make_plan, new_runner
 from tests.slack.test_runner import CHANNEL as RUNNER_CHANNEL
 from tests.slack.test_runner import fake_execute, setup
 
@@ -229,3 +229,15 @@ def test_a_stopping_runner_hands_its_undelivered_report_over_at_once(standin: Sl
     time.sleep(0.05)
     assert [r.id for r in store.reports_owed()] == [plan_id]  # the next process's first pass takes it
     assert not summaries(standin, ts)
+
+
+def test_a_run_without_a_slack_thread_owes_no_report(standin: SlackStandIn, store: StateStore) -> None:
+    """A command-line run resumed by the Slack app's janitor has no thread to report in: nothing stays owed."""
+    runner = new_runner(standin, store, fake_execute(), QUICK, report_margin=0.0)
+    record_ = store.create_plan(make_plan(3, kept=0), "", "operator", 600)
+    assert store.approve(record_.id, "operator")
+    runner._reporting_crashes(runner._run_new, record_.id)  # as Runner.start runs it, synchronously
+
+    rec = store.get(record_.id)
+    assert rec is not None and rec.status == "done"
+    assert store.reports_owed(now=time.time() + 3600) == []
