@@ -270,10 +270,12 @@ class Runner:
             return
         self._report(record, outcome, progress)
 
-    def _report(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> None:
+    def _report(
+        self, record: PlanRecord, outcome: RunOutcome, progress: _Progress, finished_at: float | None = None
+    ) -> None:
         """The end of the run in the thread and the feed; the store learns once the thread has all of it, and
         until then the report stays owed (another process takes it over if this one dies or gives up)."""
-        if self._report_end(record, outcome, progress):
+        if self._report_end(record, outcome, progress, finished_at):
             self.store.report_delivered(record.id)
         elif self._stop.is_set():  # handing over: the next process delivers it at its first janitor pass
             self.store.report_due_now(record.id)
@@ -303,7 +305,7 @@ class Runner:
         progress = _Progress(
             self.slack, record.plan, record.channel, record.message_ts, record.progress_ts, previous, self.options
         )
-        self._report(record, outcome, progress)
+        self._report(record, outcome, progress, record.finished_at)
 
     def _tell_resumed(self, channel: str, thread: str, handled: int) -> None:
         t = translator(self.lang)
@@ -316,15 +318,17 @@ class Runner:
         )
         self.slack.post(channel, t._("Resuming the cleanup after a restart"), [blocks.section(body)], thread)
 
-    def _report_end(self, record: PlanRecord, outcome: RunOutcome, progress: _Progress) -> bool:
+    def _report_end(
+        self, record: PlanRecord, outcome: RunOutcome, progress: _Progress, finished_at: float | None = None
+    ) -> bool:
         """The end of a run in Slack, each message tried again through an outage until one shared deadline: the
         progress message, the plan message's outcome, then the summary last (whoever sees it sees the rest).
-        True when every message got through."""
+        The run's time is up to `finished_at` (default: now). True when every message got through."""
         plan, channel, thread, approver = record.plan, record.channel, record.message_ts, record.approver
         ctx = blocks.PlanContext(record.id, record.requester, record.expires_at)
         deadline = self.slack.deadline()
         delivered = progress.finish(self.store.results(record.id), deadline, self._stop)
-        seconds = time.time() - outcome.started_at
+        seconds = (finished_at or time.time()) - outcome.started_at
         ordered, planned, lang = outcome.results, len(plan.to_delete), self.lang
         t = translator(lang)
         if outcome.error:  # the error itself is an English fact from the core or AWS: shown as it is
