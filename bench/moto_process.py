@@ -1,28 +1,21 @@
 """`python -m bench.moto_process [PORT]`: one moto server in a process of its own, until SIGTERM or stdin closes.
 
-The same server class as the in-process one (moto's ThreadedMotoServer, request log off), on 127.0.0.1. Several
+The same server as the tests' and the demo's (bot/demo/moto_server.py: moto with our gaps filled), on 127.0.0.1. Several
 of them stand in for independent AWS regional endpoints: each has its own interpreter, so its own GIL. Prints
 ``READY <port>`` once it answers.
 """
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
 
 
 def main(argv: list[str]) -> int:
-    from moto.server import ThreadedMotoServer
+    from bot.demo import moto_server
 
-    from bot.demo import moto_gaps
-
-    moto_gaps.apply()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = int(argv[0]) if argv else 0
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, _url = moto_server.start(int(argv[0]) if argv else 0)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
