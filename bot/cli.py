@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from babel.numbers import format_decimal
 
@@ -74,34 +74,65 @@ def _result_word(status: str, lang: str) -> str:
     return word.upper() if status in _SHOUTED else word
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Find and delete a workshop's AWS resources.")
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter with its "usage: " in the operator's language (argparse's own words are English)."""
+
+    def __init__(self, prog: str, usage_prefix: str) -> None:
+        super().__init__(prog)
+        self._usage_prefix = usage_prefix
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, self._usage_prefix if prefix is None else prefix)
+
+
+def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
+    """The command line, its help in `lang` (headings, usage and every option's text)."""
+    t = translator(lang)
+    usage = t._("usage: ")
+
+    def localized(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser._positionals.title = t._("positional arguments")  # argparse has no public way to name these
+        parser._optionals.title = t._("options")
+        parser.add_argument("-h", "--help", action="help", help=t._("show this help message and exit"))
+        return parser
+
+    options: dict[str, Any] = {"add_help": False, "formatter_class": lambda prog: _HelpFormatter(prog, usage)}
+    parser = localized(
+        argparse.ArgumentParser(
+            prog="python -m bot", description=t._("Find and delete a workshop's AWS resources."), **options
+        )
+    )
     sub = parser.add_subparsers(dest="command", metavar="{scan,delete,savings,demo}")
-    for name, help_text in (("scan", "print what a cleanup would delete"), ("delete", "scan, then delete on confirm")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("profile", help="profile name, e.g. dogcat")
-        p.add_argument("--region", action="append", default=[], help="region to scan (repeatable)")
+    commands = (("scan", t._("print what a cleanup would delete")), ("delete", t._("scan, then delete on confirm")))
+    for name, help_text in commands:
+        p = localized(sub.add_parser(name, help=help_text, description=help_text, **options))
+        p.add_argument("profile", help=t._("profile name, e.g. dogcat"))
+        p.add_argument("--region", action="append", default=[], help=t._("region to scan (repeatable)"))
         p.add_argument(
             "--account",
             action="append",
             default=[],
             metavar="ID",
-            help="one of the configured accounts (CLEANUP_ACCOUNTS) to scan (repeatable; default: all of them)",
+            help=t._("one of the configured accounts (CLEANUP_ACCOUNTS) to scan (repeatable; default: all of them)"),
         )
         if name == "scan":
-            p.add_argument("--json", action="store_true", help="print the plan as JSON")
+            p.add_argument("--json", action="store_true", help=t._("print the plan as JSON"))
         else:
-            p.add_argument("--dry-run", action="store_true", help="print the plan, never delete")
-    sub.add_parser("demo", help="run the whole conversation on an embedded AWS emulator and Slack stand-in")
-    savings = sub.add_parser("savings", help="per month: cost stopped by cleanups, cost still running (state store)")
-    savings.add_argument("--months", type=int, default=6, help="how many months back, this one included (default 6)")
+            p.add_argument("--dry-run", action="store_true", help=t._("print the plan, never delete"))
+    demo = t._("run the whole conversation on an embedded AWS emulator and Slack stand-in")
+    localized(sub.add_parser("demo", help=demo, description=demo, **options))
+    per_month = t._("per month: cost stopped by cleanups, cost still running (state store)")
+    savings = localized(sub.add_parser("savings", help=per_month, description=per_month, **options))
+    savings.add_argument(
+        "--months", type=int, default=6, help=t._("how many months back, this one included (default 6)")
+    )
     return parser
 
 
 def main(argv: Sequence[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     lang = cli_language()
+    parser = build_parser(lang)
+    args = parser.parse_args(argv)
     t = translator(lang)
     if args.command == "savings":
         return savings_main(args.months, out, lang)

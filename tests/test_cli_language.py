@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import cli_language
+from bot.cli import build_parser, cli_language
 from bot.demo.stack import SeededStack
 from tests.test_cli import run, stack, table_names  # noqa: F401  (fixture)
 
@@ -29,6 +29,21 @@ VIETNAMESE = {"LANG": "vi_VN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
 )
 def test_the_language_follows_the_person(env: dict[str, str], expected: str) -> None:
     assert cli_language(env) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", ["usage: python -m bot scan", "positional arguments:", "options:", "profile name, e.g. dogcat"]),
+        ("vi", ["cách dùng: python -m bot scan", "tham số vị trí:", "tùy chọn:", "tên profile, ví dụ dogcat"]),
+    ],
+)
+def test_the_help_is_in_the_operators_language(lang: str, said: list[str]) -> None:
+    scan = next(a for a in build_parser(lang)._actions if a.dest == "command").choices["scan"]  # type: ignore[index]
+    shown = scan.format_help()
+    assert all(words in shown for words in said), shown
+    top = build_parser(lang).format_help()
+    assert ("Tìm và xóa tài nguyên AWS" in top) == (lang == "vi"), top
 
 
 def test_lang_vi_gives_a_vietnamese_scan_and_deletion(stack: SeededStack) -> None:  # noqa: F811
